@@ -1,0 +1,32 @@
+"""One small exception hierarchy whose messages name the thing that is wrong."""
+
+from __future__ import annotations
+
+
+class ZtError(Exception):
+    """Base class of every error zt-toolkit raises on purpose."""
+
+
+class SnapshotError(ZtError):
+    """A snapshot that cannot be read: missing, damaged, or of an unknown schema version."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ConfigError(ZtError):
+    """An engagement config that does not validate."""
+
+
+class CheckDefinitionError(ZtError):
+    """A check whose metadata breaks the registry's rules (raised at import)."""
+
+
+class NotAssessed(ZtError):
+    """Raised by a check when the data it needs is absent; the runner records `not_assessed`."""
+
+
+class ReportError(ZtError):
+    """A report run that failed; the message names the notebook and the cell."""
