@@ -1,0 +1,1 @@
+"""Checks of the audit pillar (one module per check)."""

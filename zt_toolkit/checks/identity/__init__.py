@@ -1,0 +1,1 @@
+"""Checks of the identity pillar (one module per check)."""

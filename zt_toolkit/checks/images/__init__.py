@@ -1,0 +1,1 @@
+"""Checks of the images pillar (one module per check)."""

@@ -1,0 +1,1 @@
+"""Checks of the network pillar (one module per check)."""

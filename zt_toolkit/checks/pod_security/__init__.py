@@ -1,0 +1,1 @@
+"""Checks of the pod_security pillar (one module per check)."""

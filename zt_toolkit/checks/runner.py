@@ -1,0 +1,151 @@
+"""Run checks over frames and assemble the findings frame.
+
+The runner, not the check, decides ``not_assessed`` (a required frame's source was not collected,
+or the check raised :class:`NotAssessed`) and ``error`` (the check raised anything else; the other
+checks still run). It adds metadata, applies severity overrides, then waivers and the EKS baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import pandas as pd
+
+from zt_toolkit.checks.model import (
+    CHECK_STATUSES,
+    FINDINGS_COLUMNS,
+    FINDINGS_SCHEMA,
+    RESULT_COLUMNS,
+    SEVERITY_ORDER,
+    Check,
+    Pillar,
+)
+from zt_toolkit.checks.registry import all_checks
+from zt_toolkit.config import EngagementConfig
+from zt_toolkit.errors import ConfigError, NotAssessed
+from zt_toolkit.frames import Frames
+
+log = logging.getLogger(__name__)
+
+STATUS_REASONS = {
+    "pass": "compliant",
+    "not_applicable": "nothing to evaluate",
+    "not_assessed": "data not collected",
+    "error": "check failed to run",
+}
+
+
+def run_checks(frames: Frames, checks: Iterable[Check] | None = None) -> pd.DataFrame:
+    """Evaluate checks (default: all registered) and return the findings frame.
+
+    Examples
+    --------
+    >>> from zt_toolkit.frames import Frames
+    >>> from zt_toolkit.snapshot import Snapshot
+    >>> findings = run_checks(Frames(Snapshot.load("reports/demo-snapshot")))  # doctest: +SKIP
+    >>> findings.status.value_counts()                                      # doctest: +SKIP
+    """
+    config = frames.config
+    parts = [_evaluate(chk, frames, config) for chk in (checks or all_checks())]
+    findings = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=list(FINDINGS_COLUMNS))
+    findings = _apply_waivers(findings, config)
+    order = {p.value: i for i, p in enumerate(Pillar)}
+    findings = findings.sort_values(
+        by=["pillar", "check_id", "status", "namespace", "name"],
+        key=lambda s: s.map(order) if s.name == "pillar" else s,
+        kind="stable",
+    ).reset_index(drop=True)
+    return FINDINGS_SCHEMA.validate(findings[list(FINDINGS_COLUMNS)], lazy=True)
+
+
+def _cluster_key(frames: Frames) -> dict[str, str]:
+    return {"kind": "Cluster", "namespace": "", "name": frames.snapshot.cluster.name}
+
+
+def _evaluate(chk: Check, frames: Frames, config: EngagementConfig) -> pd.DataFrame:
+    gaps = frames.gaps(chk.requires)
+    if gaps:
+        rows = _single(frames, "not_assessed", "; ".join(gaps), STATUS_REASONS["not_assessed"])
+    else:
+        try:
+            params = config.params_for(chk.id, chk.parameters)
+            rows = _validated(chk, chk.run(frames, params))
+            if rows.empty:
+                rows = _single(frames, "not_applicable", "no resource to evaluate",
+                               STATUS_REASONS["not_applicable"])
+        except NotAssessed as exc:
+            rows = _single(frames, "not_assessed", str(exc), STATUS_REASONS["not_assessed"])
+        except ConfigError:
+            raise
+        except Exception as exc:  # one broken check must not lose the others' findings
+            log.exception("check %s raised", chk.id)
+            rows = _single(frames, "error", f"{type(exc).__name__}: {exc}",
+                           STATUS_REASONS["error"])
+    if "reason" not in rows:
+        rows["reason"] = ""
+    default_reason = rows["status"].map(STATUS_REASONS).fillna(chk.reason)
+    rows["reason"] = rows["reason"].fillna("").astype(str).where(
+        rows["reason"].fillna("").astype(str) != "", default_reason)
+    rows["check_id"] = chk.id
+    rows["pillar"] = chk.pillar.value
+    rows["severity"] = config.severity_overrides.get(chk.id, chk.severity.value)
+    rows["remediation"] = chk.remediation
+    rows["frameworks"] = chk.frameworks
+    rows["detail"] = rows["detail"].fillna("").astype(str)
+    for col in ("kind", "namespace", "name"):
+        rows[col] = rows[col].fillna("").astype(str)
+    return rows
+
+
+def _single(frames: Frames, status: str, detail: str, reason: str) -> pd.DataFrame:
+    return pd.DataFrame([{**_cluster_key(frames), "status": status, "detail": detail,
+                          "reason": reason}])
+
+
+def _validated(chk: Check, rows: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(rows, pd.DataFrame):
+        raise TypeError(f"check {chk.id} returned {type(rows).__name__}, not a DataFrame")
+    missing = [c for c in RESULT_COLUMNS if c not in rows.columns]
+    if missing:
+        raise ValueError(f"check {chk.id} returned no column(s) {missing}")
+    bad = set(rows["status"]) - set(CHECK_STATUSES)
+    if bad:
+        raise ValueError(f"check {chk.id} returned status(es) {sorted(bad)}")
+    keep = [*RESULT_COLUMNS, *(["reason"] if "reason" in rows else [])]
+    return rows[keep].copy()
+
+
+def _apply_waivers(findings: pd.DataFrame, config: EngagementConfig) -> pd.DataFrame:
+    """Mark waived findings; an expired waiver is named in the row and not applied."""
+    waived, reasons = [], []
+    all_waivers = config.all_waivers()
+    for row in findings[["check_id", "kind", "namespace", "name", "status"]].itertuples(
+            index=False):
+        match = None
+        expired = None
+        if row.status in ("fail", "pass"):
+            for w in all_waivers:
+                if w.matches(row.check_id, row.kind, row.namespace, row.name):
+                    if w.expired(config.today):
+                        expired = expired or w
+                        continue
+                    match = w
+                    break
+        if match is not None:
+            waived.append(row.status == "fail")
+            reasons.append(match.describe() if row.status == "fail" else "")
+        elif expired is not None and row.status == "fail":
+            waived.append(False)
+            reasons.append(f"waiver expired {expired.expires.isoformat()} (not applied): "
+                           f"{expired.reason}")
+        else:
+            waived.append(False)
+            reasons.append("")
+    return findings.assign(waived=waived, waiver_reason=reasons)
+
+
+def severity_rank(severity: pd.Series) -> pd.Series:
+    """Sort key: critical first."""
+    return severity.map(SEVERITY_ORDER)

@@ -1,0 +1,1 @@
+"""Checks of the secrets pillar (one module per check)."""
