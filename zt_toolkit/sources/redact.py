@@ -119,7 +119,7 @@ class RedactionMarker:
     sha256_prefix: str
 
     def matches(self, value: str) -> bool:
-        """True when ``value`` is (almost certainly) the value this marker replaced."""
+        """Tell whether ``value`` is (almost certainly) the value this marker replaced."""
         return len(value) == self.length and _sha256_prefix(value) == self.sha256_prefix
 
     def __str__(self) -> str:
@@ -131,7 +131,7 @@ def _sha256_prefix(value: str) -> str:
 
 
 def format_marker(kind: str, value: str) -> str:
-    """The marker that replaces ``value`` (a credential of ``kind``)."""
+    """Return the marker that replaces ``value`` (a credential of ``kind``)."""
     return str(RedactionMarker(kind, len(value), _sha256_prefix(value)))
 
 
@@ -157,13 +157,13 @@ def _key_hints_aws_secret(key: str) -> bool:
 
 
 def is_reference(value: str) -> bool:
-    """True when a value names a credential instead of holding one (``$(VAR)``, a path ...)."""
+    """Tell whether a value names a credential instead of holding one (``$(VAR)``, a path)."""
     v = value.strip()
     return not v or MARKER_RE.fullmatch(v) is not None or _REFERENCE.fullmatch(v) is not None
 
 
 def classify_value(key: str, value: str, *, by_key: bool = True) -> str | None:
-    """The kind of credential ``value`` is, or None; ``by_key=False`` looks at the shape only."""
+    """Return the kind of credential ``value`` is, or None (``by_key=False``: shape only)."""
     if not value or MARKER_RE.fullmatch(value.strip()):
         return None
     for kind, rx in _VALUE_PATTERNS:
@@ -186,7 +186,7 @@ def redact_value(key: str, value: str) -> str | None:
     """Return a marker when ``value`` (stored under ``key``) looks like a credential, else None.
 
     >>> redact_value("DB_PASSWORD", "hunter2-very-secret")
-    '<redacted:zt kind=password len=19 sha256=...>'                     # doctest: +SKIP
+    '<redacted:zt kind=password len=19 sha256=c4ca24390c4f>'
     >>> redact_value("POD_IP", "$(POD_IP)") is None
     True
     """
@@ -195,7 +195,7 @@ def redact_value(key: str, value: str) -> str | None:
 
 
 def _scalar(value: Any) -> str | None:
-    """A YAML-parsed scalar as the string the API would hold (env values may arrive as ints)."""
+    """Return a YAML scalar as the string the API would hold (env values may be ints)."""
     if isinstance(value, str):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -415,7 +415,7 @@ def redact_object(obj: dict[str, Any]) -> list[str]:
 
 
 def secret_metadata(obj: dict[str, Any]) -> dict[str, Any]:
-    """A Secret as a ``PartialObjectMetadata`` item: its metadata, never its data.
+    """Turn a Secret into a ``PartialObjectMetadata`` item: its metadata, never its data.
 
     ``managedFields`` and the ``last-applied-configuration`` annotation (which holds the data)
     are dropped; annotation values shaped like credentials are redacted. The input is not changed.

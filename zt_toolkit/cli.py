@@ -1,0 +1,183 @@
+"""The ``zt`` command line: demo, import, assess, report."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from zt_toolkit.errors import ZtError
+
+app = typer.Typer(
+    name="zt",
+    help="Zero-trust security assessments of Amazon EKS clusters.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+
+class Format(StrEnum):
+    """Output formats of `zt assess`."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class FailOn(StrEnum):
+    """Severities for --fail-on."""
+
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False):
+    """Configure logging for every command."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+    )
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Where to write the demo snapshot.")] = Path(
+        "reports/demo-snapshot"),
+    pods: Annotated[int | None, typer.Option(help="Grow the cluster to about N pods.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (output is deterministic).")] = 7,
+    force: Annotated[bool, typer.Option(help="Replace an existing snapshot at OUT.")] = False,
+):
+    """Write the deterministic demo snapshot of "Acme Shop" on EKS."""
+    from zt_toolkit.demo import build_demo
+
+    if out.exists():
+        if not force:
+            _fail(ZtError(f"{out} exists; pass --force to replace it"))
+        import shutil
+
+        shutil.rmtree(out)
+    path = build_demo(out, pods=pods, seed=seed)
+    console.print(f"demo snapshot written to [bold]{path}[/]")
+
+
+@app.command(name="import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="YAML/JSON manifest files or folders.")],
+    out: Annotated[Path, typer.Option(help="Snapshot directory to write.")],
+    aws: Annotated[Path | None, typer.Option(
+        help="Folder of AWS records: <service>/<operation>.json.")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Cluster name for the snapshot.")] = None,
+):
+    """Turn Kubernetes manifests (and optional AWS records) into a snapshot."""
+    from zt_toolkit.manifests import import_manifests
+
+    try:
+        result = import_manifests(paths, out, aws_dir=aws, cluster_name=cluster)
+    except ZtError as exc:
+        _fail(exc)
+    console.print(f"snapshot written to [bold]{result.snapshot}[/] "
+                  f"({len(result.skipped)} file(s) skipped, {len(result.redacted)} value(s) "
+                  "redacted)")
+
+
+@app.command()
+def assess(
+    snapshot: Annotated[Path, typer.Argument(help="Snapshot directory, .tar.gz or .zip.")],
+    config: Annotated[Path | None, typer.Option(help="Engagement config YAML.")] = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,  # noqa: A002
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+    fail_on: Annotated[FailOn | None, typer.Option(
+        help="Exit 1 when an unwaived finding of this severity or worse fails.")] = None,
+):
+    """Run every check on a snapshot and print or write the findings."""
+    from zt_toolkit.assessment import assess as run_assessment
+    from zt_toolkit.checks.model import SEVERITY_ORDER
+
+    try:
+        findings = run_assessment(snapshot, config).findings
+    except ZtError as exc:
+        _fail(exc)
+    text = render_findings(findings, format)
+    if out:
+        out.write_text(text)
+        console.print(f"{len(findings)} findings written to [bold]{out}[/]")
+    elif format is Format.table:
+        _print_table(findings)
+    else:
+        sys.stdout.write(text)
+    if fail_on is not None:
+        worst = SEVERITY_ORDER[fail_on.value]
+        failing = findings[(findings.status == "fail") & ~findings.waived
+                           & (findings.severity.map(SEVERITY_ORDER) <= worst)]
+        if not failing.empty:
+            console.print(f"{len(failing)} unwaived finding(s) at {fail_on.value} or worse")
+            raise typer.Exit(1)
+
+
+def render_findings(findings: pd.DataFrame, format: Format) -> str:  # noqa: A002
+    """Findings as JSON (a list of objects with the findings columns), CSV or a text table."""
+    if format is Format.json:
+        return orjson.dumps(findings.to_dict(orient="records"),
+                            option=orjson.OPT_INDENT_2).decode() + "\n"
+    if format is Format.csv:
+        return findings.to_csv(index=False)
+    return findings[["pillar", "severity", "status", "check_id", "kind", "namespace",
+                     "name", "detail"]].to_string(index=False) + "\n"
+
+
+def _print_table(findings: pd.DataFrame) -> None:
+    out = Console()
+    shown = findings[findings.status != "pass"]
+    table = Table(title=f"{len(findings)} findings ({(findings.status == 'pass').sum()} passing "
+                        "not shown)")
+    for col in ("pillar", "severity", "status", "check_id", "resource", "detail"):
+        table.add_column(col, overflow="fold")
+    styles = {"fail": "red", "not_assessed": "yellow", "error": "magenta"}
+    for row in shown.itertuples(index=False):
+        resource = "/".join(x for x in (row.kind, row.namespace, row.name) if x)
+        status = row.status + (" (waived)" if row.waived else "")
+        table.add_row(row.pillar, row.severity, f"[{styles.get(row.status, '')}]{status}",
+                      row.check_id, resource, row.detail[:200], markup=True)
+    out.print(table)
+
+
+@app.command()
+def report(
+    snapshot: Annotated[Path, typer.Argument(help="Snapshot directory, .tar.gz or .zip.")],
+    client: Annotated[str, typer.Option(help="Client name (used for the output folder).")],
+    config: Annotated[Path | None, typer.Option(help="Engagement config YAML.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default reports/<client>/<date>).")] = None,
+):
+    """Execute the seven notebooks and write the findings and the combined HTML report."""
+    from zt_toolkit.report.render import write_report
+
+    try:
+        path = write_report(snapshot, client, config=config, out=out)
+    except ZtError as exc:
+        _fail(exc)
+    console.print(f"report written to [bold]{path}[/]")
+
+
+if __name__ == "__main__":
+    app()
