@@ -7,9 +7,11 @@ checks still run). It adds metadata, applies severity overrides, then waivers an
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from zt_toolkit.checks.model import (
@@ -118,32 +120,47 @@ def _validated(chk: Check, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _apply_waivers(findings: pd.DataFrame, config: EngagementConfig) -> pd.DataFrame:
-    """Mark waived findings; an expired waiver is named in the row and not applied."""
-    waived, reasons = [], []
+    """Mark waived findings; an expired waiver is named in the row and not applied.
+
+    Waivers apply in order (config first, then the EKS baseline); the first live match wins.
+    Matching is vectorized per check, so that tens of thousands of rows stay cheap.
+    """
+    n = len(findings)
+    waived = np.zeros(n, dtype=bool)
+    reasons = np.full(n, "", dtype=object)
     all_waivers = config.all_waivers()
-    for row in findings[["check_id", "kind", "namespace", "name", "status"]].itertuples(
-            index=False):
-        match = None
-        expired = None
-        if row.status in ("fail", "pass"):
-            for w in all_waivers:
-                if w.matches(row.check_id, row.kind, row.namespace, row.name):
-                    if w.expired(config.today):
-                        expired = expired or w
-                        continue
-                    match = w
-                    break
-        if match is not None:
-            waived.append(row.status == "fail")
-            reasons.append(match.describe() if row.status == "fail" else "")
-        elif expired is not None and row.status == "fail":
-            waived.append(False)
-            reasons.append(f"waiver expired {expired.expires.isoformat()} (not applied): "
-                           f"{expired.reason}")
-        else:
-            waived.append(False)
-            reasons.append("")
-    return findings.assign(waived=waived, waiver_reason=reasons)
+    eligible = findings["status"].isin(["fail", "pass"]).to_numpy()
+    failing = (findings["status"] == "fail").to_numpy()
+    for check_id, index in findings.groupby("check_id", sort=False).indices.items():
+        candidates = [w for w in all_waivers if fnmatch.fnmatchcase(check_id, w.check)]
+        if not candidates:
+            continue
+        rows = findings.iloc[index]
+        taken = ~eligible[index]
+        expired_text = np.full(len(index), "", dtype=object)
+        for w in candidates:
+            hit = ~taken & _glob(rows["kind"], w.kind) & _glob(rows["namespace"], w.namespace) \
+                & _glob(rows["name"], w.name)
+            if w.expired(config.today):
+                expired_text[hit & (expired_text == "")] = (
+                    f"waiver expired {w.expires.isoformat()} (not applied): {w.reason}")
+                continue
+            taken |= hit
+            hit_fail = hit & failing[index]
+            waived[index[hit_fail]] = True
+            reasons[index[hit_fail]] = w.describe()
+        show_expired = ~waived[index] & failing[index] & (expired_text != "")
+        reasons[index[show_expired]] = expired_text[show_expired]
+    return findings.assign(waived=waived, waiver_reason=reasons.astype(str))
+
+
+def _glob(values: pd.Series, pattern: str) -> np.ndarray:
+    """Vectorized fnmatch: exact strings compare, ``*`` matches all, globs use a regex."""
+    if pattern == "*":
+        return np.ones(len(values), dtype=bool)
+    if not any(ch in pattern for ch in "*?["):
+        return (values == pattern).to_numpy()
+    return values.str.match(fnmatch.translate(pattern)).fillna(False).to_numpy(dtype=bool)
 
 
 def severity_rank(severity: pd.Series) -> pd.Series:

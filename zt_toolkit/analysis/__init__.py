@@ -1,0 +1,1 @@
+"""Engines over frames: selectors, Pod Security Standards, NetworkPolicy reachability, RBAC, IAM."""
