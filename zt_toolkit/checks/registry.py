@@ -31,7 +31,7 @@ def check(
 
     The function takes ``frames`` (and ``params`` when ``parameters`` declares defaults that an
     engagement config may override) and returns one row per evaluated resource with columns
-    ``kind, namespace, name, status (pass|fail|not_applicable), detail``.
+    ``kind, namespace, name, status (pass|fail|not_applicable|not_assessed), detail``.
     """
 
     def register(fn: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:

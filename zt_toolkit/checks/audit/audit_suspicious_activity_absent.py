@@ -123,7 +123,7 @@ def audit_suspicious_activity_absent(frames, params) -> pd.DataFrame:
     controllers, nodes and service accounts; an engagement may narrow them (e.g. to
     system:serviceaccount:kube-system:*). Events are classified whatever query returned them;
     a category passes only when a complete recorded query searched for it (its text names the
-    category, or it has no filter), otherwise the row is not_applicable with that reason. No
+    category, or it has no filter), otherwise the row is not_assessed with that reason. No
     events and no audit logging on the cluster make the check not_assessed.
     """
     ev, queries = frames.audit_events, frames.audit_queries
@@ -159,7 +159,6 @@ def audit_suspicious_activity_absent(frames, params) -> pd.DataFrame:
                          f"{'y' if len(searched) == 1 else 'ies'}, {_window(searched)}{note}"})
         else:
             rows.append({"kind": "AuditQuery", "namespace": "", "name": category,
-                         "status": "not_applicable",
-                         "detail": f"not assessed: no complete recorded query searched for "
-                         f"{meaning}"})
+                         "status": "not_assessed",
+                         "detail": f"no complete recorded query searched for {meaning}"})
     return results(rows)
