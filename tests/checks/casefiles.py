@@ -14,6 +14,7 @@
       Deployment/shop/api: fail
 
 A ``pass`` case asserts every row of the check passes, a ``fail`` case that at least one fails,
+a ``not_assessed``/``not_applicable`` case that this outcome appears and no row fails,
 and ``expect`` pins the status of named resources.
 """
 

@@ -23,8 +23,8 @@ def test_case(path, tmp_path):
         assert set(statuses.values()) == {"pass"}, statuses
     elif outcome == "fail":
         assert "fail" in statuses.values(), statuses
-    else:
-        assert set(statuses.values()) == {outcome}, statuses
+    else:  # not_assessed / not_applicable: that outcome appears and nothing fails
+        assert outcome in statuses.values() and "fail" not in statuses.values(), statuses
     for resource, expected in (case.get("expect") or {}).items():
         assert statuses.get(resource) == expected, (resource, statuses)
 

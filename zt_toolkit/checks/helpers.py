@@ -36,11 +36,15 @@ def status_of(failed: bool) -> str:
     return "fail" if failed else "pass"
 
 
-def result(kind: str, namespace: str, name: str, *, failed: bool, detail: str = "",
-           reason: str | None = None) -> dict[str, Any]:
-    """One result row as a dict (collect them and pass to :func:`results`)."""
-    row = {"kind": kind, "namespace": namespace, "name": name, "status": status_of(failed),
-           "detail": detail}
+def result(kind: str, namespace: str, name: str, *, failed: bool = False, detail: str = "",
+           reason: str | None = None, status: str | None = None) -> dict[str, Any]:
+    """One result row as a dict (collect them and pass to :func:`results`).
+
+    ``status`` overrides ``failed`` for ``not_applicable`` rows, and for ``not_assessed`` rows
+    whose own data is missing (an IAM role whose policies could not be read).
+    """
+    row = {"kind": kind, "namespace": namespace, "name": name,
+           "status": status or status_of(failed), "detail": detail}
     if reason is not None:
         row["reason"] = reason
     return row
