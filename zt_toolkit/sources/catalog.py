@@ -131,7 +131,7 @@ AWS_OPERATIONS: tuple[AwsOperation, ...] = (
     AwsOperation("iam", "get_policy", "{PolicyArn}"),
     AwsOperation("iam", "get_policy_version", "{PolicyArn, VersionId}"),
     AwsOperation("ec2", "describe_security_groups", "{GroupIds}"),
-    AwsOperation("ec2", "describe_flow_logs", "{Filters: resource-id = vpc}"),
+    AwsOperation("ec2", "describe_flow_logs", "{Filter: [{Name: resource-id, Values: [vpc]}]}"),
     AwsOperation("ec2", "describe_instances", "{Filters: tag:aws:eks:cluster-name}"),
     AwsOperation("ec2", "describe_launch_template_versions", "{LaunchTemplateId, Versions}"),
     AwsOperation("ecr", "get_registry_scanning_configuration", "{}"),
