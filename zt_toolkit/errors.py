@@ -16,6 +16,10 @@ class SnapshotError(ZtError):
         super().__init__(f"{self.path}: {problem}")
 
 
+class ManifestImportError(ZtError):
+    """An import that cannot produce a snapshot (nothing to import, AWS folder missing)."""
+
+
 class ConfigError(ZtError):
     """An engagement config that does not validate."""
 

@@ -26,8 +26,8 @@ from typing import Any
 import orjson
 import yaml
 
-from zt_toolkit.errors import ZtError
-from zt_toolkit.snapshot import SnapshotWriter
+from zt_toolkit.errors import ManifestImportError
+from zt_toolkit.snapshot import SnapshotWriter, aws_records_problem
 from zt_toolkit.sources.catalog import AWS_OPERATIONS, KUBE_BY_KIND, KUBE_RESOURCES, KubeResource
 from zt_toolkit.sources.redact import redact_object, secret_metadata
 
@@ -46,10 +46,6 @@ _LEGACY_GROUPS = {
     ("extensions", "NetworkPolicy"): "networking.k8s.io",
     ("extensions", "Ingress"): "networking.k8s.io",
 }
-
-
-class ManifestImportError(ZtError):
-    """An import that cannot produce a snapshot (nothing to import, AWS folder missing)."""
 
 
 @dataclass(frozen=True)
@@ -334,20 +330,6 @@ def _redact(collector: _Collector, result: ImportResult) -> None:
 
 
 # ----- AWS ---------------------------------------------------------------------------------------
-def _aws_problem(records: Any) -> str | None:
-    """Say why a list of AWS records breaks the snapshot format (None when it does not)."""
-    if not isinstance(records, list):
-        return "must be a JSON list of {params, response|error} records"
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict) or not isinstance(rec.get("params", {}), dict):
-            return f"record {i} is not an object with params"
-        if ("response" in rec) == ("error" in rec):
-            return f"record {i} needs exactly one of response or error"
-        if "error" in rec and not (isinstance(rec["error"], dict) and rec["error"].get("code")):
-            return f"record {i}: error needs a code"
-    return None
-
-
 def _import_aws(writer: SnapshotWriter, aws_dir: Path, result: ImportResult) -> None:
     if (aws_dir / "aws").is_dir():  # a snapshot folder given instead of its aws/ folder
         aws_dir = aws_dir / "aws"
@@ -361,7 +343,7 @@ def _import_aws(writer: SnapshotWriter, aws_dir: Path, result: ImportResult) -> 
     for key, path in files.items():
         try:
             records = orjson.loads(path.read_bytes())
-            problem = _aws_problem(records)
+            problem = aws_records_problem(records)
         except orjson.JSONDecodeError as exc:
             problem = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         except OSError as exc:

@@ -29,6 +29,7 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -280,24 +281,25 @@ class Snapshot:
         count = 0
         try:
             with _open_binary(path) as fh:
-                first = fh.readline()
-                if first.rstrip().endswith(_LIST_HEAD_END):
-                    for line in fh:
+                streamed = fh.readline().rstrip().endswith(_LIST_HEAD_END)
+                try:
+                    for line in fh if streamed else ():
                         line = line.strip().strip(b",")
-                        if not line or line == b"]}" or line.startswith(b"]"):
+                        if not line or line.startswith(b"]"):
                             continue
                         yield orjson.loads(line)
                         count += 1
-                else:
-                    doc = orjson.loads(first + fh.read())
-                    items = doc.get("items") if isinstance(doc, dict) else None
-                    if not isinstance(items, list):
-                        raise SnapshotError(path, "not a Kubernetes List (no items array)")
-                    yield from items
-                    count = len(items)
+                except orjson.JSONDecodeError:
+                    if count:  # items were read: the file broke part-way
+                        raise
+                    streamed = False  # a hand-written list that merely starts like ours
+            if not streamed:
+                items = _whole_list(path)
+                yield from items
+                count = len(items)
         except orjson.JSONDecodeError as exc:
             raise SnapshotError(path, f"damaged JSON after item {count} ({exc})") from exc
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise SnapshotError(path, f"cannot be read ({exc})") from exc
         if cov.count is not None and count != cov.count:
             raise SnapshotError(
@@ -324,16 +326,9 @@ class Snapshot:
             records = orjson.loads(path.read_bytes())
         except orjson.JSONDecodeError as exc:
             raise SnapshotError(path, f"not valid JSON ({exc})") from exc
-        if not isinstance(records, list):
-            raise SnapshotError(path, "must be a JSON list of {params, response|error} records")
-        for i, rec in enumerate(records):
-            if not isinstance(rec, dict) or not isinstance(rec.get("params", {}), dict):
-                raise SnapshotError(path, f"record {i} is not an object with params")
-            has_response, has_error = "response" in rec, "error" in rec
-            if has_response == has_error:
-                raise SnapshotError(path, f"record {i} needs exactly one of response or error")
-            if has_error and not (isinstance(rec["error"], dict) and rec["error"].get("code")):
-                raise SnapshotError(path, f"record {i}: error needs a code")
+        problem = aws_records_problem(records)
+        if problem:
+            raise SnapshotError(path, problem)
         self._aws[key] = records
         return records
 
@@ -347,7 +342,8 @@ class Snapshot:
     def aws_response(self, service: str, operation: str, **params: Any) -> dict[str, Any] | None:
         """The response of the first record whose params include ``params`` (None if absent)."""
         for rec in self.aws(service, operation):
-            if "response" in rec and all(rec["params"].get(k) == v for k, v in params.items()):
+            given = rec.get("params") or {}
+            if "response" in rec and all(given.get(k) == v for k, v in params.items()):
                 return rec["response"]
         return None
 
@@ -376,6 +372,30 @@ class Snapshot:
         """True for a snapshot directory or an archive name."""
         p = Path(path)
         return (p / "manifest.json").is_file() or (p.is_file() and p.name.endswith(ARCHIVE_SUFFIXES))
+
+
+def _whole_list(path: Path) -> list[dict[str, Any]]:
+    """Parse a List file in any JSON layout; its items."""
+    with _open_binary(path) as fh:
+        doc = orjson.loads(fh.read())
+    items = doc.get("items") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise SnapshotError(path, "not a Kubernetes List (no items array)")
+    return items
+
+
+def aws_records_problem(records: Any) -> str | None:
+    """Say why parsed AWS records break the snapshot's AWS file format (None when they fit)."""
+    if not isinstance(records, list):
+        return "must be a JSON list of {params, response|error} records"
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict) or not isinstance(rec.get("params", {}), dict):
+            return f"record {i} is not an object with params"
+        if ("response" in rec) == ("error" in rec):
+            return f"record {i} needs exactly one of response or error"
+        if "error" in rec and not (isinstance(rec["error"], dict) and rec["error"].get("code")):
+            return f"record {i}: error needs a code"
+    return None
 
 
 def _extract(archive: Path, into: Path) -> Path:

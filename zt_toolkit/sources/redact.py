@@ -6,24 +6,34 @@ report ever holds a secret value. A redacted value becomes a marker that keeps w
 assessment needs (that a credential was there, which kind, how long, and a hash prefix to tell
 whether two places hold the same value) and nothing more::
 
-    <redacted:zt kind=password len=19 sha256=1b8c0e6f35a2>
+    <redacted:zt kind=password len=19 sha256=c4ca24390c4f>
 
 What is looked at:
 
 * values whose *shape* is a credential, wherever they appear: AWS access key ids, private keys,
   GitHub / GitLab / Slack tokens, JWTs, ``Bearer`` tokens, URLs with an embedded password;
 * values whose *key name* says credential (``DB_PASSWORD``, ``apiKey``, ``client-secret`` ...)
-  unless the value is plainly a reference (``$(VAR)``, a file path, an ARN, ``true``, ``8080``);
+  unless the value is plainly a reference (``$(VAR)``, a file path, an ARN, ``true``, ``8080``)
+  or the key names one (``SECRET_NAME``, ``DB_PASSWORD_FILE``, ``tokenPath``);
 * in pod specs (Pods, workload templates): ``env[].value``, ``--flag=value`` arguments of
   ``command``/``args``, and HTTP header values of probes and lifecycle hooks;
 * ConfigMap ``data`` and ``binaryData`` (except ``kube-system/aws-auth``: the identity checks
-  parse it, and it holds ARNs and group names, not credentials);
+  parse it, and it holds ARNs and group names, not credentials); a multi-line value (a config
+  file) keeps its text, with each credential inside replaced by its own marker
+  (:func:`redact_text`);
 * annotations, by value shape only; the ``kubectl.kubernetes.io/last-applied-configuration``
   annotation is dropped from every object because it repeats the whole object, data included;
 * objects of kinds the toolkit does not know (custom resources): every string, by key and shape.
 
+The hash is keyed (HMAC-SHA256): a plain hash of a weak password could be confirmed offline by
+anyone holding the snapshot (``sha256("hunter2")``). The key is random per process unless the
+engagement sets ``ZT_REDACTION_KEY`` (keep it out of the snapshot) to compare markers across
+collections; either way it is never written anywhere.
+
 Nothing in this module logs or prints a value; the functions return *locations*
-(``containers[api].env[DB_PASSWORD]``) that callers may log.
+(``containers[api].env[DB_PASSWORD]``) that callers may log. Markers may sit inside a longer
+string (``--db-password=<redacted:zt ...>``, a config file): find them with ``MARKER_RE.search``;
+:func:`parse_marker` reads a string that is exactly one marker.
 """
 
 from __future__ import annotations
@@ -32,7 +42,10 @@ import base64
 import binascii
 import copy
 import hashlib
+import hmac
+import os
 import re
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -63,7 +76,7 @@ _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 # scheme://user:password@host; a password that is itself $(VAR) or ${VAR} is a reference
-_URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:(?P<password>[^/\s@]+)@")
+_URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,31}://[^/\s:@]*:(?P<password>[^/\s@]+)@")
 _VAR_REF = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 
@@ -78,6 +91,9 @@ _KEY_HINTS: tuple[tuple[str, str], ...] = (
     ("credential", "secret"),
     ("token", "token"),
 )
+# Key names that say the value names a credential instead of holding it: SECRET_NAME,
+# DB_PASSWORD_FILE, tokenPath, secret-namespace, API_KEY_REF.
+_REFERENCE_KEY = re.compile(r"(?:name|names|namespace|file|path|dir|ref)$")
 # Values that point at a credential instead of being one.
 _REFERENCE = re.compile(
     r"""(?xi)
@@ -87,7 +103,7 @@ _REFERENCE = re.compile(
     | (?:/|~/|\./)[^\s]*                  # a file path: /var/run/secrets/..., ./creds
     | arn:aws[a-z-]*:\S*                  # an ARN (Secrets Manager, SSM, KMS ...)
     | (?:vault|ref\+[a-z0-9]+):\S+        # bank-vaults vault:secret/..., vals ref+awssecrets://
-    | true | false
+    | true | false | null | none | nil | ~
     | \d{1,5}                             # a port, a length, a TTL in seconds
     | \d+(?:\.\d+)?(?:ns|us|ms|s|m|h|d)(?:\d+(?:ns|us|ms|s|m|h))*   # a duration: 15m, 1h30m
     """
@@ -126,8 +142,15 @@ class RedactionMarker:
         return f"<redacted:zt kind={self.kind} len={self.length} sha256={self.sha256_prefix}>"
 
 
+@lru_cache(maxsize=1)
+def _hash_key() -> bytes:
+    given = os.environ.get("ZT_REDACTION_KEY")
+    return given.encode() if given else secrets.token_bytes(32)
+
+
 def _sha256_prefix(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    digest = hmac.new(_hash_key(), value.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return digest.hexdigest()[:12]
 
 
 def format_marker(kind: str, value: str) -> str:
@@ -148,6 +171,8 @@ def parse_marker(text: object) -> RedactionMarker | None:
 @lru_cache(maxsize=4096)
 def _key_kind(key: str) -> str | None:
     norm = re.sub(r"[\s_.\-]", "", key.lower())
+    if _REFERENCE_KEY.search(norm):
+        return None
     return next((kind for hint, kind in _KEY_HINTS if hint in norm), None)
 
 
@@ -192,6 +217,75 @@ def redact_value(key: str, value: str) -> str | None:
     """
     kind = classify_value(key, value)
     return format_marker(kind, value) if kind else None
+
+
+# ``key: value`` / ``key=value`` lines of config files (YAML, .properties, .env, INI, JSON);
+# the key is judged by _key_kind, the value trimmed in Python (no backtracking on long lines)
+_EMBEDDED_LINE = re.compile(
+    r"""(?m)^[ \t]*(?:export[ \t]+)?["']?(?P<key>[\w.\-]{1,128})["']?"""
+    r"""[ \t]*[:=][ \t]*(?P<value>.*)$"""
+)
+_PEM_BLOCK = re.compile(
+    r"-----BEGIN (?P<label>(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----"
+    r"(?:[\s\S]*?-----END (?P=label)-----|[\s\S]*\Z)"
+)
+
+
+def _embedded_spans(text: str) -> list[tuple[int, int, str]]:
+    """Credentials inside a longer text: ``(start, end, kind)``, sorted, not overlapping."""
+    spans = [(m.start(), m.end(), "private_key") for m in _PEM_BLOCK.finditer(text)]
+    for kind, rx in _VALUE_PATTERNS[1:]:
+        spans += [(m.start(), m.end(), kind) for m in rx.finditer(text)]
+    spans += [
+        (m.start("password"), m.end("password"), "url_password")
+        for m in _URL_PASSWORD.finditer(text)
+        if not _VAR_REF.fullmatch(m["password"])
+    ]
+    for m in _EMBEDDED_LINE.finditer(text):
+        if not (kind := _key_kind(m["key"])):
+            continue
+        value, begin = m["value"].rstrip().removesuffix(",").rstrip(), m.start("value")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value, begin = value[1:-1], begin + 1
+        # YAML block scalars (|, >) and comments hold no value on this line
+        if value and value[0] not in "#|>" and not is_reference(value):
+            spans.append((begin, begin + len(value), kind))
+    spans.sort(key=lambda span: (span[0], -span[1]))
+    merged: list[tuple[int, int, str]] = []
+    for span in spans:
+        if merged and span[0] < merged[-1][1]:
+            continue  # inside (or overlapping) an earlier credential
+        merged.append(span)
+    return merged
+
+
+def redact_text(key: str, text: str) -> str | None:
+    """Redact a text value: the new text, or None when it holds no credential.
+
+    A one-line value is redacted whole (as :func:`redact_value`). A multi-line value (a config
+    file in a ConfigMap) is redacted whole when its key says credential, otherwise each
+    credential inside it is replaced by its own marker, so that the rest stays readable::
+
+        db:
+          host: db.shop
+          password: <redacted:zt kind=password len=7 sha256=f52fbd32b2b3>
+    """
+    if "\n" not in text.strip():
+        return redact_value(key, text)
+    if MARKER_RE.fullmatch(text.strip()):
+        return None
+    kind = _key_kind(key) if key else None
+    if kind and not is_reference(text):
+        return format_marker(kind, text)
+    spans = _embedded_spans(text)
+    if not spans:
+        return None
+    out, last = [], 0
+    for start, end, kind in spans:
+        out += [text[last:start], format_marker(kind, text[start:end])]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _scalar(value: Any) -> str | None:
@@ -298,6 +392,9 @@ def _redact_metadata(meta: Any, where: str) -> list[str]:
     if LAST_APPLIED in annotations:
         del annotations[LAST_APPLIED]
         found.append(f"{where}annotations[{LAST_APPLIED}] (dropped)")
+        if not annotations:
+            del meta["annotations"]
+            return found
     for key, value in annotations.items():
         if isinstance(value, str) and (kind := classify_value(key, value, by_key=False)):
             annotations[key] = format_marker(kind, value)
@@ -315,8 +412,8 @@ def _redact_config_map(obj: dict[str, Any]) -> list[str]:
     data = obj.get("data")
     if isinstance(data, dict):
         for key, raw in data.items():
-            if (value := _scalar(raw)) is not None and (marker := redact_value(str(key), value)):
-                data[key] = marker
+            if (value := _scalar(raw)) is not None and (new := redact_text(str(key), value)):
+                data[key] = new
                 found.append(f"data[{key}]")
     binary = obj.get("binaryData")
     if isinstance(binary, dict):
@@ -327,8 +424,8 @@ def _redact_config_map(obj: dict[str, Any]) -> list[str]:
                 value = base64.b64decode(raw, validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
                 value = raw  # not text: judge by key name only
-            if marker := redact_value(str(key), value):
-                binary[key] = marker
+            if new := redact_text(str(key), value):
+                binary[key] = new
                 found.append(f"binaryData[{key}]")
     return found
 
@@ -347,8 +444,8 @@ def _redact_any(node: Any, path: str, skip: tuple[str, ...] = ()) -> list[str]:
                 continue
             sub = f"{path}.{key}" if path else str(key)
             if isinstance(value, str):
-                if marker := redact_value(str(key), value):
-                    node[key] = marker
+                if new := redact_text(str(key), value):
+                    node[key] = new
                     found.append(sub)
             else:
                 found += _redact_any(value, sub)
