@@ -1,0 +1,106 @@
+"""Frame-based summaries and setup() on the real demo snapshot (in-process, no kernel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import plotly.io as pio
+import pytest
+
+import zt_toolkit.report as zt
+from zt_toolkit.report import notebook, tables
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "examples" / "acme-shop.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo(demo_snapshot: Path):
+    from zt_toolkit import assess
+
+    return assess(demo_snapshot, notebook.engagement_config(CONFIG, None))
+
+
+def test_namespace_network_posture(demo):
+    s = zt.summarize_namespace_network_posture(demo).set_index("namespace")
+    assert s.loc["legacy-batch", "namespace_network_policy_present"] == "fail"
+    assert s.loc["legacy-batch", "network_policies"] == 0
+    assert (s.loc["payments", list(tables.NETWORK_POSTURE_CHECKS)] == "pass").all()
+    assert s.index[0] == "legacy-batch"  # the worst first
+    assert "kube-system" not in s.index
+
+
+def test_workload_identity_and_pss(demo):
+    ident = zt.summarize_workload_identity(demo).set_index("namespace")
+    assert ident.loc["payments", "aws_role"] >= 1
+    assert "kube-system" not in ident.index
+    pss = zt.summarize_namespace_pss(demo).set_index("namespace")
+    assert pss.loc["payments", "enforce"] == "restricted"
+    assert pss.loc["legacy-batch", "enforce"] == "—"
+
+
+def test_images_secrets_logging_audit(demo):
+    reg = zt.summarize_image_registries(demo)
+    assert "ECR (this account)" in set(reg["registry_type"])
+    assert "docker.io" in set(reg["registry"])
+    refs = zt.summarize_image_references(demo)
+    assert (refs[["digest", "tag", "latest"]].sum(axis=1) == refs["containers"]).all()
+    vul = zt.summarize_image_vulnerabilities(demo)
+    assert not vul.empty and vul["critical"].is_monotonic_decreasing
+    sec = zt.summarize_secret_consumption(demo).set_index("namespace")
+    assert sec.loc["payments", "secret_store"] >= 1
+    assert (sec["workloads"] >= sec[["env", "volume", "secret_store"]].max(axis=1)).all()
+    log = zt.summarize_control_plane_logging(demo).set_index("log_type")
+    assert list(log.index) == list(tables.CONTROL_PLANE_LOG_TYPES)
+    assert log["required"].sum() == 3
+    events = zt.summarize_audit_events(demo)
+    assert "exec / attach into a pod" in set(events["category"])
+    assert events["events"].sum() > 0
+
+
+def test_frame_charts_draw_data(demo):
+    for plot in (zt.plot_namespace_network_posture, zt.plot_workload_identity,
+                 zt.plot_pss_levels, zt.plot_image_registries, zt.plot_image_references,
+                 zt.plot_secret_consumption, zt.plot_control_plane_logging,
+                 zt.plot_audit_timeline, zt.plot_image_vulnerabilities):
+        assert plot(demo).data, plot.__name__
+
+
+def test_engagement_summary(demo):
+    e = zt.summarize_engagement(demo).set_index("item")["value"]
+    assert e["Cluster"] == "acme-shop-prod"
+    assert e["Snapshot source"] == "demo cluster (synthetic data)"
+
+
+def test_unknown_frame_degrades_to_a_note(demo):
+    df, why = tables.frame_or_note(demo, "no_such_frame")
+    assert df is None and why.startswith("not collected")
+
+
+def test_setup_builds_missing_demo_and_caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLOTLY_RENDERER", "plotly_mimetype")  # no browser in a unit test
+    monkeypatch.setattr(notebook, "_renderer", None)
+    path = tmp_path / "demo-snapshot"
+    a = zt.setup(str(path), None, "Client <X>", str(tmp_path / "out"))
+    assert (path / "manifest.json").is_file() and (tmp_path / "out").is_dir()
+    assert a.config.client == "Client <X>"
+    assert zt.setup(str(path), None, "Client <X>") is a
+    assert pio.renderers.default == "plotly_mimetype"
+    assert pio.templates.default == "plotly_white+zt"
+    assert pd.get_option("display.html.use_mathjax") is False
+
+
+def test_setup_missing_snapshot_names_the_path(tmp_path, monkeypatch):
+    from zt_toolkit.errors import SnapshotError
+
+    monkeypatch.setenv("PLOTLY_RENDERER", "plotly_mimetype")
+    with pytest.raises(SnapshotError, match="nowhere"):
+        zt.setup(tmp_path / "nowhere")
+
+
+def test_write_findings_files(demo, tmp_path):
+    out = zt.write_findings_files(demo, tmp_path)
+    assert out["file"].tolist() == ["findings.csv", "findings.json"]
+    assert (tmp_path / "findings.json").is_file()
+    assert "no files written" in zt.write_findings_files(demo, None).attrs["note"]

@@ -1,0 +1,98 @@
+"""The report writer's pieces that need no kernel: slug, findings files, HTML assembly."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import nbformat
+import orjson
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from tests.report.factories import frame, row
+from zt_toolkit.checks.model import FINDINGS_COLUMNS
+from zt_toolkit.report import render
+
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.mark.parametrize(("client", "slug"), [
+    ("Acme Shop", "acme-shop"),
+    ("ACME Shop GmbH & Co. KG", "acme-shop-gmbh-co-kg"),
+    ("../../etc/passwd", "etc-passwd"),
+    ("Ümlaut Ærø", "umlaut-r"),
+    ("<script>", "script"),
+    ("日本", "client"),
+    ("", "client"),
+])
+def test_client_slug_is_one_safe_path_component(client, slug):
+    assert render.client_slug(client) == slug
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", render.client_slug(client))
+
+
+def test_write_findings_round_trip(tmp_path):
+    f = frame(row("a", name=EVIL, detail='quote " and, comma'), row("b", "pass", waived=False),
+              row("c", waived=True, waiver_reason="ok"))
+    csv_path, json_path = render.write_findings(f, tmp_path / "out")
+    records = orjson.loads(json_path.read_bytes())
+    assert isinstance(records, list) and len(records) == 3
+    assert list(records[0]) == list(FINDINGS_COLUMNS)
+    assert records[0]["name"] == EVIL
+    assert records[2]["waived"] is True and records[1]["waived"] is False
+    with csv_path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["name"] for r in rows] == [EVIL, "api", "api"]
+    assert rows[0]["detail"] == 'quote " and, comma'
+    assert not list((tmp_path / "out").glob(".*"))  # no temporary files left behind
+
+
+def _executed_notebook(title: str) -> nbformat.NotebookNode:
+    params = new_code_cell('snapshot = "x"', metadata={"tags": ["parameters"]})
+    cells = [
+        new_markdown_cell(f"# {title}\n\nIntro text."),
+        params,
+        new_code_cell("zt.plot_something(a)", outputs=[
+            new_output("display_data", data={
+                "image/svg+xml": '<svg xmlns="http://www.w3.org/2000/svg"><text>chart</text></svg>',
+                "application/vnd.plotly.v1+json": {"data": []},
+                "text/plain": "Figure()"}),
+            new_output("stream", name="stderr", text="a warning the reader must not see"),
+        ]),
+        new_code_cell("zt.narrate(a)", outputs=[
+            new_output("execute_result", execution_count=3, data={
+                "text/markdown": "**Fix** &lt;script&gt;alert\\(1\\)&lt;/script&gt;",
+                "text/plain": "<IPython.core.display.Markdown object>"}),
+        ]),
+        new_code_cell("zt.table(a)", outputs=[
+            new_output("execute_result", execution_count=4, data={
+                "text/html": '<table class="zt"><tr><td>&lt;b&gt;</td></tr></table>',
+                "text/plain": "df"}),
+        ]),
+    ]
+    return new_notebook(cells=cells)
+
+
+def test_render_html_sections_without_code_and_escaped_meta(tmp_path):
+    paths = []
+    for name, title in (("00_summary", "Executive summary"), ("01_network", "Network security")):
+        path = tmp_path / f"{name}.ipynb"
+        nbformat.write(_executed_notebook(title), path)
+        paths.append(path)
+    meta = {"client": EVIL, "consultancy": "Northwind", "classification": "Confidential",
+            "cluster": "prod", "region": "eu-west-1", "account": "", "k8s_version": "1.30",
+            "date": "2026-11-27", "collected_at": "2026-11-20T09:00:00+00:00", "source": "demo",
+            "version": "0.1.0", "generated": "2026-11-27 08:00 UTC"}
+    html = render.render_html(paths, meta)
+    assert EVIL not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'id="section-00_summary"' in html and 'id="section-01_network"' in html
+    assert '<a href="#section-01_network">Network security</a>' in html
+    assert html.count('<figure class="chart"><svg') == 2
+    assert "zt.plot_something" not in html and 'snapshot = "x"' not in html
+    assert "a warning the reader must not see" not in html
+    assert "<strong>Fix</strong>" in html
+    assert "<script" not in html.lower()
+    assert "script-src" not in html  # no script is allowed by the content security policy
+    assert "default-src 'none'" in html
+    urls = set(re.findall(r"""(?:src|href)=["']([^"'#][^"']*)""", html))
+    assert urls == set(), urls

@@ -1,0 +1,92 @@
+"""Report layer: summaries, charts, notebook helpers and the report writer.
+
+The notebooks import this package as ``zt``::
+
+    import zt_toolkit.report as zt
+    a = zt.setup(snapshot, config, client, output_dir)
+    zt.plot_pillar_scores(a.findings)
+
+Verb families (see STYLE.md): ``summarize_*`` → DataFrame, ``plot_*`` → plotly Figure,
+``narrate_*`` → Markdown for a notebook, ``write_*`` → files.
+"""
+
+from __future__ import annotations
+
+from zt_toolkit.report.charts import (
+    placeholder,
+    plot_audit_timeline,
+    plot_check_status,
+    plot_control_plane_logging,
+    plot_failures_by_namespace,
+    plot_image_references,
+    plot_image_registries,
+    plot_image_vulnerabilities,
+    plot_matrix,
+    plot_namespace_network_posture,
+    plot_pillar_scores,
+    plot_pss_levels,
+    plot_secret_consumption,
+    plot_severity_by_pillar,
+    plot_status_by_pillar,
+    plot_subject_rights,
+    plot_unassessed_by_pillar,
+    plot_workload_check_heatmap,
+    plot_workload_identity,
+)
+from zt_toolkit.report.notebook import (
+    configure_renderer,
+    md_escape,
+    narrate_coverage,
+    narrate_pillar,
+    narrate_summary,
+    setup,
+    write_findings_files,
+)
+from zt_toolkit.report.render import client_slug, render_html, write_findings, write_report
+from zt_toolkit.report.tables import (
+    SEVERITY_WEIGHTS,
+    findings_table,
+    render_table,
+    summarize_audit_events,
+    summarize_check_findings,
+    summarize_check_results,
+    summarize_checks,
+    summarize_control_plane_logging,
+    summarize_coverage,
+    summarize_engagement,
+    summarize_failures_by_namespace,
+    summarize_image_references,
+    summarize_image_registries,
+    summarize_image_vulnerabilities,
+    summarize_namespace_network_posture,
+    summarize_namespace_pss,
+    summarize_pillars,
+    summarize_resource_matrix,
+    summarize_secret_consumption,
+    summarize_subject_rights,
+    summarize_top_risks,
+    summarize_unassessed_checks,
+    summarize_waivers,
+    summarize_workload_checks,
+    summarize_workload_identity,
+)
+
+__all__ = [
+    "client_slug", "render_html", "write_findings", "write_report",
+    "SEVERITY_WEIGHTS", "configure_renderer", "findings_table", "md_escape", "narrate_coverage",
+    "narrate_pillar", "narrate_summary", "placeholder", "plot_audit_timeline",
+    "plot_check_status", "plot_control_plane_logging", "plot_failures_by_namespace",
+    "plot_image_references", "plot_image_registries", "plot_image_vulnerabilities",
+    "plot_matrix", "plot_namespace_network_posture", "plot_pillar_scores", "plot_pss_levels",
+    "plot_secret_consumption", "plot_severity_by_pillar", "plot_status_by_pillar",
+    "plot_subject_rights", "plot_unassessed_by_pillar", "plot_workload_check_heatmap",
+    "plot_workload_identity", "render_table", "setup", "summarize_audit_events",
+    "summarize_check_findings", "summarize_check_results", "summarize_checks",
+    "summarize_control_plane_logging", "summarize_coverage", "summarize_engagement",
+    "summarize_failures_by_namespace", "summarize_image_references",
+    "summarize_image_registries", "summarize_image_vulnerabilities",
+    "summarize_namespace_network_posture", "summarize_namespace_pss", "summarize_pillars",
+    "summarize_resource_matrix", "summarize_secret_consumption", "summarize_subject_rights",
+    "summarize_top_risks", "summarize_unassessed_checks", "summarize_waivers",
+    "summarize_workload_checks", "summarize_workload_identity", "write_findings_files",
+]

@@ -1,0 +1,510 @@
+"""Charts for the notebooks and the report: ``plot_*`` → plotly Figure, in the ``zt`` theme.
+
+Every chart is built from a ``summarize_*`` frame (so what a chart shows is tested as a table)
+and uses the fixed colours of :mod:`zt_toolkit.report.theme`. Text that comes from the cluster
+(namespaces, resource names) is HTML-escaped before it reaches plotly, which would otherwise
+interpret tags such as ``<a href>`` in labels. A chart whose data was not collected is a small
+figure that says so instead of an empty plot.
+
+Examples
+--------
+>>> from zt_toolkit import assess
+>>> from zt_toolkit.report import charts
+>>> a = assess("reports/demo-snapshot")                    # doctest: +SKIP
+>>> charts.plot_pillar_scores(a.findings).show()           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from zt_toolkit.checks.model import Pillar
+from zt_toolkit.report import tables as t
+from zt_toolkit.report.theme import (
+    FIGURE_WIDTH,
+    MUTED,
+    OUTCOMES,
+    SEVERITIES,
+    SEVERITY_COLORS,
+    SEVERITY_LABELS,
+    STATUS_COLORS,
+    STATUS_LABELS,
+    register_template,
+)
+
+if TYPE_CHECKING:
+    from zt_toolkit.assessment import Assessment
+
+register_template()
+
+CHECK_STATUSES = ("fail", "error", "not_assessed", "pass", "not_applicable")
+
+
+def _safe(text: Any) -> str:
+    """Escape cluster-controlled text for plotly (which renders a subset of HTML in labels)."""
+    return html.escape(str(text), quote=False)
+
+
+def _shorten(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _layout(fig: go.Figure, title: str, height: int | None = None, **kwargs: Any) -> go.Figure:
+    fig.update_layout(title={"text": title}, **({"height": height} if height else {}), **kwargs)
+    fig.update_layout(legend_traceorder="normal", uniformtext={"minsize": 8, "mode": "hide"})
+    return fig
+
+
+def placeholder(title: str, note: str) -> go.Figure:
+    """Return a small figure that states why a chart cannot be drawn (data not collected …)."""
+    fig = go.Figure()
+    fig.add_annotation(text=_safe(note), x=0.5, y=0.5, xref="paper", yref="paper",
+                       showarrow=False, font={"size": 13, "color": MUTED})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title, height=170, margin={"t": 50, "b": 20})
+
+
+def _empty_or(df: pd.DataFrame, title: str, default: str) -> go.Figure | None:
+    if df.empty:
+        return placeholder(title, df.attrs.get("note") or default)
+    return None
+
+
+def _pillar_labels() -> list[str]:
+    return [p.title for p in Pillar]
+
+
+# ------------------------------------------------------------------------------------------
+# summary charts
+# ------------------------------------------------------------------------------------------
+def plot_status_by_pillar(findings: pd.DataFrame) -> go.Figure:
+    """Stack each pillar's checks by result: fail, error, not assessed, pass, not applicable."""
+    s = t.summarize_pillars(findings)
+    title = "Checks by result, per pillar"
+    fig = go.Figure()
+    labels = s["title"].tolist()
+    for status in CHECK_STATUSES:
+        values = s[status].tolist()
+        if not any(values):
+            continue
+        fig.add_bar(y=labels, x=values, name=STATUS_LABELS[status], orientation="h",
+                    marker_color=STATUS_COLORS[status], text=[v or "" for v in values],
+                    textposition="inside", insidetextanchor="middle",
+                    textangle=0)
+    if not fig.data:
+        return placeholder(title, "No check ran.")
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
+    fig.update_xaxes(title_text="checks")
+    return _layout(fig, title)
+
+
+def plot_severity_by_pillar(findings: pd.DataFrame) -> go.Figure:
+    """Stack each pillar's open failures (resources) by severity."""
+    title = "Open failures by severity, per pillar (resources)"
+    f = findings[t.outcomes(findings) == "fail"] if not findings.empty else findings
+    if f.empty:
+        return placeholder(title, "No open failure in any pillar.")
+    counts = (pd.crosstab(f["pillar"].map(t.pillar_title), f["severity"])
+              .reindex(index=_pillar_labels(), columns=list(SEVERITIES), fill_value=0))
+    fig = go.Figure()
+    for sev in SEVERITIES:
+        values = counts[sev].tolist()
+        if not any(values):
+            continue
+        fig.add_bar(y=counts.index.tolist(), x=values, name=SEVERITY_LABELS[sev],
+                    orientation="h", marker_color=SEVERITY_COLORS[sev],
+                    text=[v or "" for v in values], textposition="inside",
+                    insidetextanchor="middle")
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="failing resources")
+    return _layout(fig, title)
+
+
+def _score_color(score: Any) -> str:
+    if pd.isna(score):
+        return STATUS_COLORS["not_assessed"]
+    if score >= 80:
+        return STATUS_COLORS["pass"]
+    if score >= 50:
+        return SEVERITY_COLORS["medium"]
+    return STATUS_COLORS["fail"]
+
+
+def plot_pillar_scores(findings: pd.DataFrame) -> go.Figure:
+    """Draw one bar per pillar with its score (0–100) and how many checks it rests on."""
+    s = t.summarize_pillars(findings)
+    scores = [None if pd.isna(v) else int(v) for v in s["score"]]
+    text = [
+        (f"{v}  ({a} of {c} checks assessed)" if v is not None
+         else f"no score: {c - a} of {c} checks not assessed" if c else "no checks")
+        for v, a, c in zip(scores, s["assessed"], s["checks"], strict=True)
+    ]
+    fig = go.Figure(go.Bar(
+        y=s["title"], x=[v if v is not None else 0 for v in scores], orientation="h",
+        marker_color=[_score_color(v) for v in s["score"]], text=text,
+        textposition="outside", cliponaxis=False, showlegend=False,
+        hovertemplate="%{y}: %{x}<extra></extra>"))
+    fig.update_xaxes(range=[0, 135], tickvals=[0, 20, 40, 60, 80, 100],
+                     title_text="score (severity-weighted share of passing resources)")
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Pillar scores", margin={"r": 20})
+
+
+def plot_check_status(findings: pd.DataFrame, pillar: str | Pillar) -> go.Figure:
+    """Draw one bar per check of a pillar: its resources by outcome, most severe first.
+
+    Checks without evaluated resources (not assessed, error, not applicable) get a thin grey
+    marker bar labelled with their status, so that they are visible rather than absent.
+    """
+    c = t.summarize_check_results(findings, pillar)
+    title = f"{t.pillar_title(pillar)}: results per check (resources)"
+    empty = _empty_or(c, title, "No check ran.")
+    if empty is not None:
+        return empty
+    labels = [f"{_safe(t.short_label(cid))} ({sev[:1].upper()})"
+              for cid, sev in zip(c["check_id"], c["severity"], strict=True)]
+    fig = go.Figure()
+    for outcome in ("fail", "waived", "pass"):
+        values = c[outcome].tolist()
+        if not any(values):
+            continue
+        fig.add_bar(y=labels, x=values, name=STATUS_LABELS[outcome], orientation="h",
+                    marker_color=STATUS_COLORS[outcome], text=[v or "" for v in values],
+                    textposition="inside", insidetextanchor="middle",
+                    textangle=0)
+    evaluated = c["fail"] + c["waived"] + c["pass"]
+    for status in ("not_assessed", "error", "not_applicable"):
+        mask = (evaluated == 0) & (c["status"] == status)
+        if not mask.any():
+            continue
+        width = max(1, int(evaluated.max() or 1) * 0.02)
+        fig.add_bar(y=[lab for lab, m in zip(labels, mask, strict=True) if m],
+                    x=[width] * int(mask.sum()), name=STATUS_LABELS[status], orientation="h",
+                    marker_color=STATUS_COLORS[status], text=[STATUS_LABELS[status]] * int(
+                        mask.sum()), textposition="outside", cliponaxis=False,
+                    hoverinfo="skip")
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
+    fig.update_xaxes(title_text="resources evaluated  ·  (C/H/M/L) = severity")
+    return _layout(fig, title, height=max(260, 120 + 26 * len(labels)))
+
+
+def plot_failures_by_namespace(findings: pd.DataFrame, pillar: str | Pillar | None = None,
+                               top: int = 15) -> go.Figure:
+    """Stack open failures per namespace by severity (the namespaces with most failures)."""
+    s = t.summarize_failures_by_namespace(findings, pillar)
+    scope = f"{t.pillar_title(pillar)}: " if pillar is not None else ""
+    title = f"{scope}open failures per namespace"
+    empty = _empty_or(s, title, "No open failure.")
+    if empty is not None:
+        return empty
+    s = s.head(top)
+    labels = [_safe(n) for n in s["namespace"]]
+    fig = go.Figure()
+    for sev in SEVERITIES:
+        if not s[sev].any():
+            continue
+        fig.add_bar(y=labels, x=s[sev], name=SEVERITY_LABELS[sev], orientation="h",
+                    marker_color=SEVERITY_COLORS[sev])
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
+    fig.update_xaxes(title_text="failing resources")
+    return _layout(fig, title, height=max(240, 120 + 24 * len(labels)))
+
+
+# ------------------------------------------------------------------------------------------
+# matrices (heatmaps with one discrete colour per outcome)
+# ------------------------------------------------------------------------------------------
+def plot_matrix(matrix: pd.DataFrame, title: str, max_rows: int = 30,
+                row_label: str = "resource") -> go.Figure:
+    """Draw a resources × checks outcome matrix (from ``summarize_resource_matrix``)."""
+    empty = _empty_or(matrix, title, "Nothing to show.")
+    if empty is not None:
+        return empty
+    checks = [c for c in matrix.columns if c not in t.KEY]
+    shown = matrix.head(max_rows)
+    codes = {o: i for i, o in enumerate(OUTCOMES)}
+    z = [[codes.get(v) if isinstance(v, str) else None for v in row]
+         for row in shown[checks].itertuples(index=False, name=None)]
+    rows = [_safe(_shorten(t.resource_label(k, ns, n), 56)) for k, ns, n in
+            zip(shown["kind"], shown["namespace"], shown["name"], strict=True)]
+    cols = [_safe(t.short_label(c)) for c in checks]
+    n = len(OUTCOMES)
+    scale = []
+    for i, outcome in enumerate(OUTCOMES):
+        scale += [[i / n, STATUS_COLORS[outcome]], [(i + 1) / n, STATUS_COLORS[outcome]]]
+    hover = [[STATUS_LABELS.get(v, "not evaluated") if isinstance(v, str) else "not evaluated"
+              for v in row] for row in shown[checks].itertuples(index=False, name=None)]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=cols, y=rows, zmin=-0.5, zmax=n - 0.5, colorscale=scale, showscale=False,
+        xgap=2, ygap=2, customdata=hover,
+        hovertemplate="%{y}<br>%{x}: %{customdata}<extra></extra>"))
+    present = {v for row in z for v in row if v is not None}
+    for outcome in OUTCOMES:
+        if codes[outcome] in present:
+            fig.add_scatter(x=[None], y=[None], mode="markers", name=STATUS_LABELS[outcome],
+                            marker={"symbol": "square", "size": 12,
+                                    "color": STATUS_COLORS[outcome]})
+    fig.update_xaxes(side="top", tickangle=-35, showgrid=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    if len(matrix) > len(shown):
+        fig.add_annotation(text=f"{len(shown)} of {len(matrix)} {row_label}s shown "
+                                "(most failures first)",
+                           x=0, y=-0.02, xref="paper", yref="paper", xanchor="left",
+                           yanchor="top", showarrow=False, font={"size": 10, "color": MUTED})
+    top = 70 + int(6.2 * 0.6 * max(len(c) for c in cols))  # x labels at -35 degrees
+    plot = 22 * len(rows)
+    note = 18 if len(matrix) > len(shown) else 0
+    return _layout(fig, title, height=top + plot + 60 + note,
+                   legend={"orientation": "h", "y": -(8 + note) / max(plot, 1),
+                           "yanchor": "top", "x": 0},
+                   margin={"t": top, "b": 50 + note})
+
+
+def plot_workload_check_heatmap(findings: pd.DataFrame, pillar: str | Pillar = "pod_security",
+                                max_rows: int = 30) -> go.Figure:
+    """Draw workloads × checks of a pillar: the workloads with the most severe failures first."""
+    m = t.summarize_workload_checks(findings, pillar, only_failing=True)
+    return plot_matrix(m, f"{t.pillar_title(pillar)}: workloads with failing checks",
+                       max_rows=max_rows, row_label="workload")
+
+
+def plot_namespace_network_posture(assessment: Assessment) -> go.Figure:
+    """Draw namespaces × NetworkPolicy controls (policy present, default-deny in and out)."""
+    title = "NetworkPolicy posture per namespace"
+    s = t.summarize_namespace_network_posture(assessment)
+    empty = _empty_or(s, title, "No namespace evaluated.")
+    if empty is not None:
+        return empty
+    checks = [c for c in t.NETWORK_POSTURE_CHECKS if c in s.columns]
+    m = s.assign(kind="Namespace", name=s["namespace"], namespace="")[[*t.KEY, *checks]]
+    return plot_matrix(m, title, max_rows=40, row_label="namespace")
+
+
+def plot_subject_rights(findings: pd.DataFrame, max_rows: int = 25) -> go.Figure:
+    """Draw subjects × risky rights (only subjects with an open failure)."""
+    return plot_matrix(t.summarize_subject_rights(findings),
+                       "Who holds risky rights beyond the baseline", max_rows=max_rows,
+                       row_label="subject")
+
+
+# ------------------------------------------------------------------------------------------
+# pillar-specific charts
+# ------------------------------------------------------------------------------------------
+def _grouped_bars(df: pd.DataFrame, category: str, series: Sequence[tuple[str, str, str]],
+                  title: str, xaxis: str, barmode: str = "stack", top: int = 15) -> go.Figure:
+    df = df.head(top)
+    labels = [_safe(v) for v in df[category]]
+    fig = go.Figure()
+    for column, name, color in series:
+        fig.add_bar(y=labels, x=df[column], name=name, orientation="h", marker_color=color)
+    fig.update_layout(barmode=barmode)
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
+    fig.update_xaxes(title_text=xaxis)
+    return _layout(fig, title, height=max(240, 120 + (34 if barmode == "group" else 24)
+                                          * len(labels)))
+
+
+def plot_workload_identity(assessment: Assessment) -> go.Figure:
+    """Compare, per namespace, workloads with an IAM role, on the default SA, with a token."""
+    title = "Workload identity per namespace"
+    s = t.summarize_workload_identity(assessment)
+    empty = _empty_or(s, title, "No workload.")
+    if empty is not None:
+        return empty
+    s = s.fillna({"aws_role": 0})
+    return _grouped_bars(s, "namespace", [
+        ("workloads", "Workloads", "#9aa5b1"),
+        ("aws_role", "With an IAM role (IRSA)", STATUS_COLORS["pass"]),
+        ("default_service_account", "On the default service account", SEVERITY_COLORS["medium"]),
+        ("token_automounted", "API token mounted", STATUS_COLORS["fail"]),
+    ], title, "workloads", barmode="group", top=12)
+
+
+def plot_pss_levels(assessment: Assessment) -> go.Figure:
+    """Count namespaces and workloads per Pod Security Admission enforce level."""
+    title = "Pod Security Admission: enforce level of non-system namespaces"
+    s = t.summarize_namespace_pss(assessment)
+    empty = _empty_or(s, title, "No namespace.")
+    if empty is not None:
+        return empty
+    levels = ["—", "privileged", "baseline", "restricted"]
+    names = {"—": "no label", "privileged": "privileged", "baseline": "baseline",
+             "restricted": "restricted"}
+    colors = {"—": STATUS_COLORS["fail"], "privileged": SEVERITY_COLORS["high"],
+              "baseline": SEVERITY_COLORS["low"], "restricted": STATUS_COLORS["pass"]}
+    g = s.groupby("enforce").agg(namespaces=("namespace", "size"),
+                                 workloads=("workloads", "sum")).reindex(levels, fill_value=0)
+    fig = go.Figure()
+    for level in levels:
+        row = g.loc[level]
+        if not row["namespaces"]:
+            continue
+        fig.add_bar(x=["namespaces", "workloads in them"],
+                    y=[row["namespaces"], row["workloads"]], name=names[level],
+                    marker_color=colors[level], text=[row["namespaces"], row["workloads"]],
+                    textposition="inside", textangle=0)
+    fig.update_layout(barmode="stack")
+    return _layout(fig, title, height=330, width=FIGURE_WIDTH)
+
+
+def plot_image_registries(assessment: Assessment, top: int = 12) -> go.Figure:
+    """Draw workloads per image registry, coloured by registry type."""
+    title = "Where running images come from (workloads per registry)"
+    s = t.summarize_image_registries(assessment)
+    empty = _empty_or(s, title, "No container.")
+    if empty is not None:
+        return empty
+    s = s.head(top)
+    palette = {"ECR (this account)": STATUS_COLORS["pass"], "ECR (other account)": "#4c9be8",
+               "ECR Public": "#1d5fa8", "Kubernetes registry": "#8e6cbf",
+               "Docker Hub": SEVERITY_COLORS["high"], "Quay": SEVERITY_COLORS["medium"],
+               "GitHub Container Registry": SEVERITY_COLORS["medium"]}
+    fig = go.Figure()
+    labels = [_safe(r) for r in s["registry"]]
+    for rtype in dict.fromkeys(s["registry_type"]):
+        mask = (s["registry_type"] == rtype).tolist()
+        fig.add_bar(y=[lab for lab, m in zip(labels, mask, strict=True) if m],
+                    x=s.loc[mask, "workloads"], name=rtype, orientation="h",
+                    marker_color=palette.get(rtype, "#9aa5b1"),
+                    text=s.loc[mask, "workloads"], textposition="inside", textangle=0)
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
+    fig.update_xaxes(title_text="workloads")
+    rows = (len(fig.data) + 2) // 3
+    return _layout(fig, title, height=max(240, 120 + 26 * len(labels)) + 18 * rows,
+                   margin={"t": 60 + 18 * rows})
+
+
+def plot_image_references(assessment: Assessment) -> go.Figure:
+    """Stack containers per namespace by image reference: digest, version tag, ``latest``."""
+    title = "How images are referenced (containers per namespace)"
+    s = t.summarize_image_references(assessment)
+    empty = _empty_or(s, title, "No container.")
+    if empty is not None:
+        return empty
+    return _grouped_bars(s, "namespace", [
+        ("digest", "Pinned by digest", STATUS_COLORS["pass"]),
+        ("tag", "Version tag (mutable unless the repository is immutable)",
+         SEVERITY_COLORS["low"]),
+        ("latest", "latest or no tag", STATUS_COLORS["fail"]),
+    ], title, "containers")
+
+
+def plot_secret_consumption(assessment: Assessment) -> go.Figure:
+    """Compare, per namespace, workloads reading Secrets from env, files or an external store."""
+    title = "How workloads consume secrets (workloads per namespace)"
+    s = t.summarize_secret_consumption(assessment)
+    empty = _empty_or(s, title, "No workload.")
+    if empty is not None:
+        return empty
+    s = s[(s["env"] + s["volume"] + s["secret_store"]) > 0]
+    if s.empty:
+        return placeholder(title, "No workload outside the system namespaces reads a Secret.")
+    return _grouped_bars(s, "namespace", [
+        ("env", "Environment variables", STATUS_COLORS["fail"]),
+        ("volume", "Mounted as files", SEVERITY_COLORS["low"]),
+        ("secret_store", "External store (Secrets Store CSI)", STATUS_COLORS["pass"]),
+    ], title, "workloads", barmode="group", top=12)
+
+
+def plot_control_plane_logging(assessment: Assessment) -> go.Figure:
+    """Draw the five control-plane log types as tiles: enabled, or missing (required or not)."""
+    title = "EKS control-plane logs sent to CloudWatch"
+    s = t.summarize_control_plane_logging(assessment)
+    empty = _empty_or(s, title, "Control-plane logging not collected.")
+    if empty is not None:
+        return empty
+    states = ["enabled" if e else "missing (required)" if r else "missing (optional)"
+              for e, r in zip(s["enabled"], s["required"], strict=True)]
+    colors = {"enabled": STATUS_COLORS["pass"], "missing (required)": STATUS_COLORS["fail"],
+              "missing (optional)": STATUS_COLORS["not_applicable"]}
+    fig = go.Figure()
+    for state in colors:
+        mask = [st == state for st in states]
+        if not any(mask):
+            continue
+        fig.add_bar(x=[lt for lt, m in zip(s["log_type"], mask, strict=True) if m],
+                    y=[1] * sum(mask), name=state, marker_color=colors[state],
+                    text=[state] * sum(mask), textposition="inside", insidetextanchor="middle",
+                    hoverinfo="x+name")
+    fig.update_yaxes(visible=False, range=[0, 1])
+    fig.update_xaxes(categoryorder="array", categoryarray=list(t.CONTROL_PLANE_LOG_TYPES),
+                     showgrid=False)
+    return _layout(fig, title, height=220, bargap=0.06)
+
+
+def plot_audit_timeline(assessment: Assessment, freq: str = "D") -> go.Figure:
+    """Stack recorded audit-log events per day (or ``freq``) by category."""
+    title = "Audit-log events over time, by category"
+    ev, why = t.audit_events_with_category(assessment)
+    if ev is None:
+        return placeholder(title, f"Audit-log events {why}.")
+    ev = ev.dropna(subset=["ts"])
+    if ev.empty:
+        return placeholder(title, "The recorded audit-log queries returned no event.")
+    counts = (ev.groupby([pd.Grouper(key="ts", freq=freq), "category"]).size()
+              .unstack(fill_value=0))
+    palette = {"exec / attach into a pod": SEVERITY_COLORS["critical"],
+               "aws-auth change": SEVERITY_COLORS["high"], "RBAC change": SEVERITY_COLORS["high"],
+               "anonymous request": "#8e6cbf", "denied secret read": SEVERITY_COLORS["medium"],
+               "denied request": SEVERITY_COLORS["low"], "secret read": "#4c9be8",
+               "other": "#9aa5b1"}
+    fig = go.Figure()
+    for category in counts.columns:
+        fig.add_bar(x=counts.index, y=counts[category], name=_safe(category),
+                    marker_color=palette.get(category, "#9aa5b1"))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title_text="events")
+    return _layout(fig, title)
+
+
+def plot_image_vulnerabilities(assessment: Assessment, n: int = 12) -> go.Figure:
+    """Stack critical, high and medium findings of the most vulnerable running images."""
+    title = "Vulnerabilities in running images (most critical first)"
+    s = t.summarize_image_vulnerabilities(assessment, n=n)
+    empty = _empty_or(s, title, "No running image.")
+    if empty is not None:
+        return empty
+    s = s[(s["critical"] + s["high"] + s["medium"]) > 0]
+    if s.empty:
+        return placeholder(title, "No running image has a critical, high or medium finding "
+                                  "in its scan result.")
+    labels = [_safe(_shorten(i.rsplit("/", 1)[-1], 50)) for i in s["image"]]
+    fig = go.Figure()
+    for sev in ("critical", "high", "medium"):
+        fig.add_bar(y=labels, x=s[sev], name=SEVERITY_LABELS[sev], orientation="h",
+                    marker_color=SEVERITY_COLORS[sev])
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
+    fig.update_xaxes(title_text="findings in the image's latest scan")
+    return _layout(fig, title, height=max(240, 120 + 24 * len(labels)))
+
+
+def plot_unassessed_by_pillar(findings: pd.DataFrame) -> go.Figure:
+    """Count checks per pillar that were assessed versus not assessed or errored."""
+    title = "Assessment coverage: checks with a result, per pillar"
+    s = t.summarize_pillars(findings)
+    fig = go.Figure()
+    series = [("assessed", "Evaluated resources", STATUS_COLORS["pass"]),
+              ("not_applicable", "Nothing to evaluate", STATUS_COLORS["not_applicable"]),
+              ("not_assessed", "Not assessed (data missing)", STATUS_COLORS["not_assessed"]),
+              ("error", "Error", STATUS_COLORS["error"])]
+    for column, name, color in series:
+        if s[column].any():
+            fig.add_bar(y=s["title"], x=s[column], name=name, orientation="h",
+                        marker_color=color, text=[v or "" for v in s[column]],
+                        textposition="inside", textangle=0)
+    if not fig.data:
+        return placeholder(title, "No check ran.")
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="checks")
+    return _layout(fig, title)

@@ -1,0 +1,429 @@
+"""What the notebooks call: one :func:`setup`, and narrative that depends on the data.
+
+A notebook's setup cell is::
+
+    import zt_toolkit.report as zt
+    a = zt.setup(snapshot, config, client, output_dir)
+
+:func:`setup` loads and assesses the snapshot once per kernel (later calls with the same
+arguments return the cached :class:`~zt_toolkit.assessment.Assessment`), builds the demo snapshot
+when the default demo path does not exist yet, registers the ``zt`` chart theme, picks a plotly
+renderer that survives nbconvert (static SVG through kaleido and a local Chromium; inline
+plotly.js as the fallback; never a CDN), and makes DataFrames display as escaped, styled HTML
+(:func:`zt_toolkit.report.tables.render_table`).
+
+The ``narrate_*`` functions return :class:`IPython.display.Markdown` whose numbers come from the
+findings. Every value that comes from the cluster (resource names, details, waiver reasons) goes
+through :func:`md_escape`: it is HTML-escaped and its Markdown punctuation is backslash-escaped,
+so a resource called ``<script>alert(1)</script>`` is shown as text, never run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import logging
+import os
+import re
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from IPython.display import Markdown
+
+from zt_toolkit.assessment import Assessment, assess
+from zt_toolkit.checks.model import Pillar
+from zt_toolkit.config import EngagementConfig
+from zt_toolkit.report import tables as t
+from zt_toolkit.report.theme import SEVERITY_LABELS, register_template
+
+log = logging.getLogger(__name__)
+
+DEMO_SNAPSHOT_NAME = "demo-snapshot"
+STATIC_RENDERER = "plotly_mimetype+svg"
+FALLBACK_RENDERER = "plotly_mimetype+notebook"
+
+_CACHE: dict[tuple[str, str, str], Assessment] = {}  # per kernel: one assessment
+_renderer: str | None = None
+_trial: tuple[threading.Thread, dict[str, Any]] | None = None
+
+
+# ------------------------------------------------------------------------------------------
+# setup
+# ------------------------------------------------------------------------------------------
+def setup(
+    snapshot: str | os.PathLike[str],
+    config: str | os.PathLike[str] | None = None,
+    client: str | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+) -> Assessment:
+    """Prepare a notebook: assess the snapshot (cached per kernel), theme, renderer, display.
+
+    Parameters
+    ----------
+    snapshot
+        Snapshot directory or archive. When it is the demo path (its name is
+        ``demo-snapshot``) and does not exist, the demo snapshot is built there first.
+    config
+        Engagement config YAML, or None for defaults.
+    client
+        Client name shown in the report; overrides the config's ``client`` when given.
+    output_dir
+        Where the notebook may write files (the findings export of the summary); created
+        when given.
+
+    Returns
+    -------
+    The :class:`~zt_toolkit.assessment.Assessment`.
+
+    Examples
+    --------
+    >>> import zt_toolkit.report as zt
+    >>> a = zt.setup("../reports/demo-snapshot")          # doctest: +SKIP
+    >>> a.snapshot.cluster.name                           # doctest: +SKIP
+    """
+    path = ensure_snapshot(snapshot)
+    key = (_fingerprint(path), _fingerprint(Path(config)) if config else "", client or "")
+    start_renderer()  # the browser starts while the checks run
+    if key not in _CACHE:
+        _CACHE[key] = assess(path, engagement_config(config, client))
+    assessment = _CACHE[key]
+    if output_dir:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+    register_template()
+    configure_renderer()
+    configure_display()
+    return assessment
+
+
+def _fingerprint(path: Path) -> str:
+    """Path plus modification time: an edited config or a rebuilt snapshot is assessed anew."""
+    probe = path / "manifest.json" if path.is_dir() else path
+    try:
+        stamp = probe.stat().st_mtime_ns
+    except OSError:
+        stamp = 0  # missing: loading fails later with a message that names the file
+    return f"{path.resolve()}@{stamp}"
+
+
+def engagement_config(config: str | os.PathLike[str] | None,
+                      client: str | None) -> EngagementConfig:
+    """Load the engagement config (defaults when None); ``client`` overrides its client name."""
+    cfg = EngagementConfig.load(Path(config) if config else None)
+    if client:
+        cfg.client = client
+    return cfg
+
+
+def ensure_snapshot(snapshot: str | os.PathLike[str]) -> Path:
+    """Return the snapshot path, building the demo snapshot there if it is the missing demo."""
+    path = Path(snapshot)
+    if path.exists() or path.name != DEMO_SNAPSHOT_NAME:
+        return path  # a missing non-demo path fails in Snapshot.load with a clear message
+    from zt_toolkit.demo import build_demo
+
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    with _lock(Path(tempfile.gettempdir()) / f"zt-demo-{digest}.lock"):
+        if not path.exists():  # another kernel may have built it while we waited
+            log.info("building the demo snapshot at %s", path)
+            build_demo(path)
+    return path
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive file lock (POSIX): kernels run in parallel must not build twice."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no parallel kernels there in practice
+        yield
+        return
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def find_browser() -> str | None:
+    """Return the Chromium-family browser kaleido would use, or None (``BROWSER_PATH`` first)."""
+    env = os.environ.get("BROWSER_PATH")
+    if env:
+        return env if os.path.isfile(env) and os.access(env, os.X_OK) else None
+    try:
+        from choreographer.browsers.chromium import Chromium
+
+        return Chromium.find_browser(skip_local=False)
+    except Exception:  # choreographer missing or its lookup failed: treat as no browser
+        return None
+
+
+def start_renderer() -> None:
+    """Begin starting kaleido's browser in the background (see :func:`configure_renderer`)."""
+    global _trial
+    if _renderer is not None or _trial is not None or os.environ.get("PLOTLY_RENDERER"):
+        return
+    warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+    for name in ("kaleido", "choreographer", "logistro"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    browser = find_browser()
+    outcome: dict[str, Any] = {"browser": browser}
+    worker = None
+    if browser is not None:
+        os.environ.setdefault("BROWSER_PATH", browser)
+        worker = threading.Thread(target=_kaleido_trial, args=(outcome,), daemon=True)
+        worker.start()
+    _trial = (worker, outcome)  # type: ignore[assignment]
+
+
+def _kaleido_trial(outcome: dict[str, Any]) -> None:
+    """Start the kaleido server and draw one tiny figure; record success or the error."""
+    try:
+        import kaleido
+        import plotly.graph_objects as go
+        import plotly.io as pio
+
+        kaleido.start_sync_server(silence_warnings=True)
+        outcome["ok"] = pio.to_image(go.Figure(), format="svg").startswith(b"<svg")
+    except Exception as exc:  # reported by configure_renderer; the fallback takes over
+        outcome["error"] = exc
+
+
+def configure_renderer(timeout: float = 90.0) -> str:
+    """Pick and set the plotly renderer once per kernel; return its name.
+
+    ``plotly_mimetype+svg`` (interactive in Jupyter, static SVG in HTML/PDF) when kaleido can
+    drive a local Chromium: one kaleido server is started per kernel so that every figure after
+    the first takes a fraction of a second. Otherwise ``plotly_mimetype+notebook`` (plotly.js
+    inlined in the notebook, no CDN), with a logged note. A ``PLOTLY_RENDERER`` set in the
+    environment wins (CI without a browser sets ``plotly_mimetype``).
+    """
+    global _renderer
+    if _renderer is not None:
+        return _renderer
+    import plotly.io as pio
+
+    if os.environ.get("PLOTLY_RENDERER"):
+        _renderer = os.environ["PLOTLY_RENDERER"]
+        pio.renderers.default = _renderer
+        return _renderer
+    start_renderer()
+    assert _trial is not None
+    worker, outcome = _trial
+    renderer = FALLBACK_RENDERER
+    if worker is None:
+        log.warning("No Chrome, Edge or Chromium found (set BROWSER_PATH): charts are embedded "
+                    "as interactive plotly.js instead of static SVG; the PDF export needs one.")
+    else:
+        worker.join(timeout)
+        if outcome.get("ok"):
+            renderer = STATIC_RENDERER
+        else:
+            log.warning("kaleido could not draw with %s (%s): charts are embedded as interactive "
+                        "plotly.js instead of static SVG.", outcome["browser"],
+                        outcome.get("error", f"no answer within {timeout:.0f} s"))
+    pio.renderers.default = renderer
+    _renderer = renderer
+    return renderer
+
+
+def configure_display() -> None:
+    """Show DataFrames as escaped report tables in IPython; quieter pandas defaults."""
+    pd.set_option("display.max_colwidth", 300)
+    pd.set_option("display.html.use_mathjax", False)
+    with contextlib.suppress(ImportError):
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        if ip is not None:
+            ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, t.render_table)
+
+
+# ------------------------------------------------------------------------------------------
+# narrative
+# ------------------------------------------------------------------------------------------
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
+
+
+def md_escape(value: Any) -> str:
+    r"""Make untrusted text safe inside Markdown: HTML-escape it, then escape Markdown syntax.
+
+    >>> md_escape("<script>alert(1)</script>")
+    '&lt;script&gt;alert\\(1\\)&lt;/script&gt;'
+    """
+    text = " ".join(str(value).split())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def _severity_phrase(counts: dict[str, int]) -> str:
+    parts = [f"{n} {SEVERITY_LABELS[s].lower()}" for s, n in counts.items() if n]
+    if not parts:
+        return ""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _fix_first(findings: pd.DataFrame, n: int) -> list[str]:
+    """Markdown list items for the top risks (escaped)."""
+    risks = t.summarize_top_risks(findings, n=n)
+    items = []
+    for r in risks.itertuples(index=False):
+        items.append(
+            f"{r.rank}. **{md_escape(r.title)}** ({SEVERITY_LABELS.get(r.severity, r.severity)}"
+            f", {_plural(int(r.affected), 'resource')}: {md_escape(r.examples)}). "
+            f"{md_escape(r.remediation)}"
+        )
+    return items
+
+
+def narrate_pillar(assessment: Assessment, pillar: str | Pillar) -> Markdown:
+    """Write the "what we found" paragraph of a pillar from its findings.
+
+    It states how many checks pass, fail (by severity) or could not be assessed, the score, the
+    failing checks to fix first with example resources and the remediation, and how many
+    failures are waived. All cluster-provided text is escaped.
+    """
+    p = Pillar(pillar)
+    f = assessment.pillar_findings(p)
+    s = t.summarize_pillars(assessment.findings).set_index("pillar").loc[p.value]
+    checks = int(s["checks"])
+    if checks == 0:
+        return Markdown(f"No check of the {p.title.lower()} pillar ran in this assessment.")
+    failing = {sev: int(s[sev]) for sev in SEVERITY_LABELS}
+    lines = []
+    if int(s["fail"]):
+        sev = _severity_phrase(failing)
+        lines.append(
+            f"**{_plural(int(s['fail']), 'check')} of {checks} fail** ({sev}), with "
+            f"{_plural(int(s['failing_resources']), 'open failure')} across the cluster; "
+            f"{int(s['pass'])} pass.")
+    else:
+        lines.append(f"**No check of the {checks} fails**: {int(s['pass'])} pass.")
+    if pd.notna(s["score"]):
+        lines[-1] += (f" The pillar scores **{int(s['score'])}/100** on the "
+                      f"{_plural(int(s['assessed']), 'check')} that evaluated resources.")
+    gaps = int(s["not_assessed"]) + int(s["error"])
+    if gaps:
+        un = t.summarize_unassessed_checks(f)
+        names = "; ".join(
+            f"{md_escape(r.check)} ("
+            + ("the check failed to run" if r.status == "error" else md_escape(r.why)) + ")"
+            for r in un.head(4).itertuples(index=False))
+        more = f" and {len(un) - 4} more" if len(un) > 4 else ""
+        lines.append(
+            f"\n\n**{_plural(gaps, 'check')} gave no result**, so this pillar's result is "
+            f"incomplete: {names}{more}. An absent result is not a pass.")
+    if int(s["not_applicable"]):
+        lines.append(f" {_plural(int(s['not_applicable']), 'check')} had nothing to evaluate.")
+    fixes = _fix_first(f, 3)
+    if fixes:
+        lines.append("\n\n**Fix first:**\n\n" + "\n".join(fixes))
+    if int(s["waived"]):
+        lines.append(
+            f"\n\n{_plural(int(s['waived']), 'further failure')} "
+            f"{'is' if int(s['waived']) == 1 else 'are'} waived as accepted risk (engagement "
+            "waivers and the documented EKS baseline); they are listed in the summary.")
+    return Markdown("".join(lines))
+
+
+def narrate_summary(assessment: Assessment) -> Markdown:
+    """Write the executive summary paragraph: overall result, weakest pillars, fix first."""
+    f = assessment.findings
+    s = t.summarize_pillars(f)
+    cluster = assessment.snapshot.cluster
+    total = int(s["checks"].sum())
+    failing = {sev: int(s[sev].sum()) for sev in SEVERITY_LABELS}
+    n_fail = int(s["fail"].sum())
+    lines = [
+        f"We assessed the EKS cluster **{md_escape(cluster.name)}** of "
+        f"**{md_escape(assessment.config.client)}** against {_plural(total, 'check')} in six "
+        f"zero-trust pillars, from a read-only snapshot taken "
+        f"{md_escape(assessment.snapshot.manifest.collected_at[:10])}. "
+    ]
+    if n_fail:
+        lines.append(f"**{_plural(n_fail, 'check')} fail** ({_severity_phrase(failing)}), "
+                     f"with {_plural(int(s['failing_resources'].sum()), 'open failure')} in "
+                     "total. ")
+    else:
+        lines.append("**No check fails.** ")
+    scored = s.dropna(subset=["score"]).sort_values("score")
+    if len(scored):
+        weakest = scored.head(2)
+        names = " and ".join(f"{r.title.lower()} ({int(r.score)}/100)"
+                             for r in weakest.itertuples(index=False))
+        lines.append(f"The weakest {'pillars are' if len(weakest) > 1 else 'pillar is'} "
+                     f"{names}. ")
+    missing, errors = int(s["not_assessed"].sum()), int(s["error"].sum())
+    if missing or errors:
+        why = []
+        if missing:
+            cov = t.summarize_coverage(assessment)
+            sources = int((cov["checks"] > 0).sum()) if not cov.empty else 0
+            why.append(f"{_plural(missing, 'check')} could not be assessed because "
+                       f"{_plural(sources, 'data source')} could not be collected")
+        if errors:
+            why.append(f"{_plural(errors, 'check')} failed to run (a toolkit defect, not a "
+                       "property of the cluster)")
+        lines.append(f"\n\n**{' and '.join(why)}.** Those areas are unknown, not compliant; "
+                     "the coverage section lists them.")
+    fixes = _fix_first(f, 5)
+    if fixes:
+        lines.append("\n\n**What to do first:**\n\n" + "\n".join(fixes))
+    waived = int(s["waived"].sum())
+    if waived:
+        lines.append(f"\n\n{_plural(waived, 'failure')} {'is' if waived == 1 else 'are'} "
+                     "waived as accepted risk and shown in the accepted-risks section.")
+    return Markdown("".join(lines))
+
+
+def narrate_coverage(assessment: Assessment) -> Markdown:
+    """Write one paragraph on what the snapshot lacked and what that means for the result."""
+    cov = t.summarize_coverage(assessment)
+    un = t.summarize_unassessed_checks(assessment.findings)
+    if cov.empty and un.empty:
+        return Markdown("Every source was collected and every check could be evaluated: the "
+                        "results below cover the whole catalogue.")
+    costly = cov[cov["checks"] > 0] if not cov.empty else cov
+    parts = []
+    if len(costly):
+        srcs = ", ".join(f"{md_escape(r.source)} ({md_escape(r.status)})"
+                         for r in costly.head(5).itertuples(index=False))
+        parts.append(f"{_plural(len(costly), 'source')} could not be collected and cost "
+                     f"checks: {srcs}.")
+    if len(un):
+        parts.append(f" {_plural(len(un), 'check')} therefore have no result. Grant the "
+                     "collector read access to these sources (or collect them separately) "
+                     "and re-run the assessment to close the gap.")
+    harmless = len(cov) - len(costly) if not cov.empty else 0
+    if harmless:
+        parts.append(f" {_plural(harmless, 'other source')} {'was' if harmless == 1 else 'were'}"
+                     " absent without cost (for example optional CRDs of tools that are not "
+                     "installed).")
+    return Markdown("".join(parts).strip())
+
+
+def write_findings_files(assessment: Assessment,
+                         output_dir: str | os.PathLike[str] | None) -> pd.DataFrame:
+    """Write findings.csv and findings.json into ``output_dir``; list what was written.
+
+    Returns a small table (file, rows) for the report, or a note when ``output_dir`` is None.
+    """
+    if not output_dir:
+        df = pd.DataFrame(columns=["file", "rows"])
+        df.attrs["note"] = "No output directory was given: no files written."
+        return df
+    from zt_toolkit.report.render import write_findings
+
+    paths = write_findings(assessment.findings, output_dir)
+    return pd.DataFrame({"file": [p.name for p in paths],
+                         "rows": [len(assessment.findings)] * len(paths)})

@@ -1,0 +1,1188 @@
+"""Summaries of findings and frames for the notebooks and the report: ``summarize_*`` → DataFrame.
+
+Every function takes the findings frame (fixed schema, see
+:data:`zt_toolkit.checks.model.FINDINGS_COLUMNS`) or an :class:`~zt_toolkit.assessment.Assessment`
+and returns a new DataFrame with snake_case columns; values stay raw (unescaped) so that the same
+frames feed CSV exports. :func:`render_table` turns any of them into escaped HTML for the report.
+
+A summary that needs a frame the snapshot lacks returns an empty frame whose ``attrs["note"]``
+says what was not collected and why; it never presents missing data as a clean result.
+
+Vocabulary
+----------
+*outcome* of a finding: its status, except a failing finding covered by a waiver, which is
+``waived`` (an accepted risk: shown, but not counted as open).
+
+*check status* (one per check, from its findings): ``fail`` when any finding is an open failure;
+otherwise ``error``, ``not_assessed``, ``pass`` (passing or waived findings), ``not_applicable``.
+
+Scoring
+-------
+:func:`summarize_pillars` gives each pillar a simple score from 0 to 100::
+
+    score = 100 * sum(w(check) * pass_ratio(check)) / sum(w(check))
+
+over the checks that evaluated at least one resource (pass or fail), where ``pass_ratio`` is the
+share of a check's evaluated resources that pass (waived failures count as passing: the client
+accepted them), and ``w`` is the weight of the check's severity (:data:`SEVERITY_WEIGHTS`:
+critical 10, high 5, medium 2, low 1, info 0). Checks that were not assessed, errored or had
+nothing to evaluate are left out of the score and reported beside it (``assessed`` of
+``checks``): a pillar whose data was not collected has no score rather than a good one.
+
+Examples
+--------
+>>> from zt_toolkit import assess
+>>> from zt_toolkit.report import tables
+>>> a = assess("reports/demo-snapshot")                               # doctest: +SKIP
+>>> tables.summarize_pillars(a.findings)[["title", "fail", "score"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from zt_toolkit.checks.model import PILLAR_TITLES, SEVERITY_ORDER, Pillar
+from zt_toolkit.report.theme import OUTCOMES, SEVERITIES, STATUS_LABELS, badge_style
+
+if TYPE_CHECKING:
+    from zt_toolkit.assessment import Assessment
+
+log = logging.getLogger(__name__)
+
+SEVERITY_WEIGHTS = {"critical": 10, "high": 5, "medium": 2, "low": 1, "info": 0}
+"""Weight of a check's severity in the pillar score (see the module docstring)."""
+
+KEY = ["kind", "namespace", "name"]
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
+SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
+
+# Short column labels for matrices and charts (the catalogue's titles are full sentences).
+SHORT_LABELS = {
+    # network
+    "eks_endpoint_private_access_enabled": "Private endpoint",
+    "eks_endpoint_public_access_restricted": "Public endpoint restricted",
+    "eks_cluster_security_group_ingress_restricted": "Security group ingress",
+    "network_policy_enforcement_enabled": "Policy enforcement",
+    "namespace_network_policy_present": "NetworkPolicy present",
+    "namespace_default_deny_ingress_present": "Default-deny ingress",
+    "namespace_default_deny_egress_present": "Default-deny egress",
+    "network_policy_allow_all_absent": "No allow-all rule",
+    "workload_network_isolated": "Workload isolated",
+    "segmentation_intents_hold": "Segmentation intents",
+    "service_internet_exposure_restricted": "Internet exposure",
+    "load_balancer_tls_enabled": "Load balancer TLS",
+    "vpc_flow_logs_enabled": "VPC flow logs",
+    "network_policy_selects_pods": "Policy selects pods",
+    # identity
+    "eks_access_entries_enabled": "Access entries",
+    "eks_cluster_admin_access_minimal": "Cluster admins",
+    "aws_auth_system_masters_absent": "aws-auth system:masters",
+    "aws_auth_write_minimal": "aws-auth write",
+    "node_role_least_privilege": "Node role",
+    "aws_node_uses_irsa": "aws-node IRSA",
+    "workload_iam_role_least_privilege": "Pod IAM role",
+    "irsa_trust_policy_scoped": "IRSA trust policy",
+    "iam_role_not_shared": "Shared IAM role",
+    "imds_access_restricted": "IMDS access",
+    "rbac_cluster_admin_binding_minimal": "cluster-admin",
+    "rbac_wildcard_absent": "Wildcards",
+    "rbac_secret_read_minimal": "Read secrets",
+    "rbac_pod_create_minimal": "Create pods",
+    "rbac_exec_attach_minimal": "Exec / attach",
+    "rbac_escalation_verbs_absent": "Bind / escalate / impersonate",
+    "rbac_node_proxy_absent": "nodes/proxy",
+    "rbac_webhook_write_minimal": "Write webhooks",
+    "rbac_token_create_minimal": "Create tokens",
+    "rbac_anonymous_binding_absent": "Anonymous binding",
+    "rbac_authenticated_group_minimal": "system:authenticated",
+    "workload_cluster_takeover_rights_absent": "Cluster takeover",
+    "service_account_token_automount_disabled": "Token automount",
+    "legacy_service_account_token_secret_absent": "Legacy token secret",
+    # pod security
+    "namespace_pss_enforce_label_present": "PSS enforce label",
+    "workload_pss_baseline_compliant": "PSS baseline",
+    "workload_pss_restricted_compliant": "PSS restricted",
+    "container_privileged_absent": "Privileged",
+    "pod_host_namespaces_absent": "Host namespaces",
+    "container_host_port_absent": "hostPort",
+    "container_privilege_escalation_disallowed": "Privilege escalation",
+    "container_runs_as_non_root": "Runs as non-root",
+    "container_read_only_root_filesystem": "Read-only root FS",
+    "container_capabilities_dropped": "Capabilities",
+    "container_seccomp_profile_set": "Seccomp",
+    "pod_host_path_absent": "hostPath",
+    "container_runtime_socket_unmounted": "Runtime socket",
+    "container_resource_limits_set": "Resource limits",
+    "admission_policy_engine_enforcing": "Admission policy",
+    # images
+    "ecr_image_scanning_enabled": "ECR scanning",
+    "running_image_vulnerabilities_absent": "Critical/High CVEs",
+    "running_image_scanned": "Image scanned",
+    "image_registry_trusted": "Trusted registry",
+    "image_reference_immutable": "Immutable reference",
+    "ecr_tag_immutability_enabled": "Tag immutability",
+    "image_minimal_base": "Minimal base",
+    "admission_image_policy_enforced": "Admission image policy",
+    "ecr_repository_not_public": "Repository not public",
+    # secrets
+    "eks_secrets_encryption_kms_cmk": "KMS envelope encryption",
+    "kms_key_rotation_enabled": "KMS key rotation",
+    "secret_not_in_env_var": "Secrets not in env",
+    "plaintext_credentials_absent": "Plaintext credentials",
+    "external_secret_store_used": "External secret store",
+    "secretsmanager_rotation_enabled": "Secrets Manager rotation",
+    "storage_encryption_enabled": "Storage encryption",
+    # audit
+    "eks_control_plane_logging_enabled": "Control-plane logs",
+    "eks_log_retention_configured": "Log retention",
+    "guardduty_eks_audit_monitoring_enabled": "GuardDuty audit logs",
+    "guardduty_runtime_monitoring_enabled": "GuardDuty runtime",
+    "runtime_sensor_coverage_complete": "Runtime sensor",
+    "audit_suspicious_activity_absent": "Suspicious activity",
+    "cloudtrail_enabled": "CloudTrail",
+}
+
+CHECK_COLUMNS = ["check_id", "pillar", "title", "severity", "status", "resources", *OUTCOMES,
+                 "pass_ratio", "offenders", "remediation"]
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _catalogue() -> dict[str, dict[str, str]]:
+    """Title and remediation of every registered check (empty if the registry fails)."""
+    try:
+        from zt_toolkit.checks.registry import all_checks
+
+        return {c.id: {"title": c.title, "remediation": c.remediation, "severity": c.severity.value,
+                       "pillar": c.pillar.value} for c in all_checks()}
+    except Exception:  # a broken check module must not take the report down with it
+        log.exception("cannot read the check registry; titles fall back to check ids")
+        return {}
+
+
+def check_title(check_id: str) -> str:
+    """Return the catalogue title of a check (its id in words when the check is unknown)."""
+    meta = _catalogue().get(check_id)
+    return meta["title"] if meta else check_id.replace("_", " ").capitalize()
+
+
+def short_label(check_id: str) -> str:
+    """Return a short label of a check for chart axes and matrix columns."""
+    if check_id in SHORT_LABELS:
+        return SHORT_LABELS[check_id]
+    title = check_title(check_id)
+    return title if len(title) <= 28 else title[:27] + "…"
+
+
+def pillar_title(pillar: str | Pillar) -> str:
+    """Human title of a pillar id."""
+    try:
+        return PILLAR_TITLES[Pillar(pillar)]
+    except ValueError:
+        return str(pillar)
+
+
+def resource_label(kind: Any, namespace: Any, name: Any) -> str:
+    """``Deployment storefront/api`` or ``Cluster acme-prod`` (raw: escape before HTML)."""
+    ns = f"{namespace}/" if isinstance(namespace, str) and namespace else ""
+    return f"{kind} {ns}{name}".strip()
+
+
+def outcomes(findings: pd.DataFrame) -> pd.Series:
+    """Return the status of each finding, with waived failures as ``waived``."""
+    waived = findings["waived"].astype("boolean").fillna(False).astype(bool)
+    return findings["status"].where(~(waived & findings["status"].eq("fail")), "waived")
+
+
+def _severity_rank(values: pd.Series) -> pd.Series:
+    return values.map(SEVERITY_ORDER).fillna(len(SEVERITY_ORDER)).astype(int)
+
+
+def _pillar_rank(values: pd.Series) -> pd.Series:
+    order = {p.value: i for i, p in enumerate(Pillar)}
+    return values.map(order).fillna(len(order)).astype(int)
+
+
+def _examples(labels: Iterable[str], limit: int = 3) -> str:
+    labels = list(dict.fromkeys(labels))
+    text = ", ".join(labels[:limit])
+    return text + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def _of_pillar(findings: pd.DataFrame, pillar: str | Pillar | None) -> pd.DataFrame:
+    if pillar is None:
+        return findings
+    return findings[findings["pillar"] == Pillar(pillar).value]
+
+
+def _noted(df: pd.DataFrame, note: str) -> pd.DataFrame:
+    df.attrs["note"] = note
+    return df
+
+
+def _empty(columns: Sequence[str], note: str) -> pd.DataFrame:
+    return _noted(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), note)
+
+
+def frame_or_note(assessment: Assessment, name: str) -> tuple[pd.DataFrame | None, str]:
+    """Return a frame of the assessment, or ``(None, why)`` when it is unknown or missing.
+
+    Frames are looked up through the registry (:func:`zt_toolkit.frames.spec_of` loads every
+    builder), so a frame another module has not registered yet degrades to a note.
+    """
+    from zt_toolkit import frames as frames_module
+
+    with contextlib.suppress(KeyError):  # spec_of imports every builder module first
+        frames_module.spec_of(name)
+    if name not in frames_module.FRAME_BUILDERS:
+        return None, f"not collected: this toolkit version has no {name} data"
+    gaps = assessment.frames.gaps([name])
+    if gaps:
+        return None, "not collected: " + "; ".join(gaps)
+    try:
+        value = assessment.frames.get(name)
+    except Exception as exc:  # a broken frame degrades the section, not the whole report
+        log.exception("frame %s could not be built", name)
+        return None, f"not available: the {name} data could not be read ({type(exc).__name__})"
+    if not isinstance(value, pd.DataFrame):
+        return None, f"not available: {name} is not a table"
+    return value, ""
+
+
+# ------------------------------------------------------------------------------------------
+# checks and pillars
+# ------------------------------------------------------------------------------------------
+def check_status(counts: pd.DataFrame) -> list[str]:
+    """Return the check status from outcome counts (``fail, waived, pass, error`` …)."""
+    return [
+        "fail" if fail else "error" if error else "not_assessed" if not_assessed
+        else "pass" if passed + waived else "not_applicable"
+        for fail, error, not_assessed, passed, waived in zip(
+            counts["fail"], counts["error"], counts["not_assessed"], counts["pass"],
+            counts["waived"], strict=True)
+    ]
+
+
+def summarize_checks(findings: pd.DataFrame) -> pd.DataFrame:
+    """One row per check (all pillars): check status, outcome counts, pass ratio, offenders.
+
+    Columns: ``check_id, pillar, title, severity, status, resources`` (evaluated: pass, fail or
+    waived), one count per outcome (``fail, waived, pass, not_applicable, not_assessed,
+    error``), ``pass_ratio`` (share of evaluated resources that pass or are waived; NA when
+    none was evaluated), ``offenders`` (up to three open failures) and ``remediation``.
+    Ordered by pillar, then check status (failing first), severity and id.
+    """
+    if findings.empty:
+        return _empty(CHECK_COLUMNS, "no findings")
+    f = findings.assign(outcome=outcomes(findings),
+                        label=[resource_label(k, n, m) for k, n, m in
+                               zip(findings["kind"], findings["namespace"], findings["name"],
+                                   strict=True)])
+    counts = (pd.crosstab(f["check_id"], f["outcome"])
+              .reindex(columns=list(OUTCOMES), fill_value=0).astype(int))
+    meta = f.groupby("check_id", sort=False).agg(
+        pillar=("pillar", "first"), severity=("severity", "first"),
+        remediation=("remediation", "first"))
+    offenders = (f[f["outcome"] == "fail"].sort_values(["namespace", "name"])
+                 .groupby("check_id")["label"].agg(_examples))
+    out = meta.join(counts).reset_index()
+    out["title"] = out["check_id"].map(check_title)
+    out["resources"] = out["pass"] + out["fail"] + out["waived"]
+    out["pass_ratio"] = ((out["pass"] + out["waived"]) / out["resources"].where(
+        out["resources"] > 0)).astype("Float64")
+    out["offenders"] = [offenders.get(c, "") for c in out["check_id"]]
+    out["status"] = check_status(out)
+    status_rank = {"fail": 0, "error": 1, "not_assessed": 2, "pass": 3, "not_applicable": 4}
+    out = out.assign(_p=_pillar_rank(out["pillar"]), _s=out["status"].map(status_rank),
+                     _v=_severity_rank(out["severity"]))
+    out = out.sort_values(["_p", "_s", "_v", "check_id"]).reset_index(drop=True)
+    return out[CHECK_COLUMNS]
+
+
+def summarize_pillars(findings: pd.DataFrame) -> pd.DataFrame:
+    """Per pillar (all six, in report order): checks by status, failing checks by severity.
+
+    Columns: ``pillar, title, checks, assessed`` (checks with evaluated resources), the check
+    counts ``pass, fail, not_applicable, not_assessed, error``, failing checks per severity
+    ``critical, high, medium, low, info``, ``failing_resources`` (open failures), ``waived``
+    (waived failures) and ``score`` (0–100, NA when nothing was assessed; see the module
+    docstring for the weights).
+    """
+    checks = summarize_checks(findings)
+    rows = []
+    for pillar in Pillar:
+        c = checks[checks["pillar"] == pillar.value]
+        status = c["status"].value_counts()
+        failing = c[c["status"] == "fail"]["severity"].value_counts()
+        scored = c[c["resources"] > 0]
+        weights = scored["severity"].map(SEVERITY_WEIGHTS).astype(float).fillna(0.0)
+        total = float(weights.sum())
+        score = (round(100 * float((weights * scored["pass_ratio"].astype(float)).sum()) / total)
+                 if total > 0 else pd.NA)
+        rows.append({
+            "pillar": pillar.value, "title": pillar.title, "checks": len(c),
+            "assessed": len(scored),
+            **{s: int(status.get(s, 0)) for s in
+               ("pass", "fail", "not_applicable", "not_assessed", "error")},
+            **{s: int(failing.get(s, 0)) for s in SEVERITIES},
+            "failing_resources": int(c["fail"].sum()), "waived": int(c["waived"].sum()),
+            "score": score,
+        })
+    out = pd.DataFrame(rows)
+    out["score"] = out["score"].astype("Int64")
+    out.attrs["column_labels"] = {"title": "Pillar"}
+    out.attrs["display_columns"] = ["title", "score", "checks", "assessed", "pass", "fail",
+                                    "not_assessed", "error", "critical", "high", "medium",
+                                    "low", "failing_resources", "waived"]
+    return out
+
+
+def summarize_check_results(findings: pd.DataFrame, pillar: str | Pillar) -> pd.DataFrame:
+    """One row per check of a pillar: title, severity, check status, counts, worst offenders.
+
+    Failing checks come first (most severe first). Columns: ``check_id, title, severity,
+    status, fail, waived, pass, not_applicable, not_assessed, error, offenders``.
+    """
+    checks = summarize_checks(findings)
+    out = checks[checks["pillar"] == Pillar(pillar).value]
+    cols = ["check_id", "title", "severity", "status", *OUTCOMES, "offenders"]
+    out = out[cols].reset_index(drop=True)
+    out.attrs["display_columns"] = [c for c in cols if c != "check_id"]
+    if out.empty:
+        out.attrs["note"] = f"No check of the {pillar_title(pillar)} pillar ran."
+    return out
+
+
+def summarize_top_risks(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """Rank the open failures that matter most: one row per failing check.
+
+    Failing, not waived; ordered by severity, then number of affected resources. Columns:
+    ``rank, severity, pillar, title, affected, examples, remediation, check_id``.
+    """
+    cols = ["rank", "severity", "pillar", "title", "affected", "examples", "remediation",
+            "check_id"]
+    f = findings[outcomes(findings) == "fail"] if not findings.empty else findings
+    if f.empty:
+        return _empty(cols, "No open failing check: nothing to rank.")
+    f = f.assign(label=[resource_label(k, ns, m) for k, ns, m in
+                        zip(f["kind"], f["namespace"], f["name"], strict=True)])
+    g = (f.sort_values(["namespace", "name"]).groupby("check_id", sort=False)
+         .agg(severity=("severity", "first"), pillar=("pillar", "first"),
+              affected=("label", "size"), examples=("label", _examples),
+              remediation=("remediation", "first"))
+         .reset_index())
+    g = g.assign(_v=_severity_rank(g["severity"]))
+    g = g.sort_values(["_v", "affected", "check_id"], ascending=[True, False, True]).head(n)
+    g["title"] = g["check_id"].map(check_title)
+    g["pillar"] = g["pillar"].map(pillar_title)
+    g["rank"] = range(1, len(g) + 1)
+    out = g[cols].reset_index(drop=True)
+    out.attrs["display_columns"] = cols[:-1]
+    return out
+
+
+def findings_table(
+    findings: pd.DataFrame,
+    pillar: str | Pillar | None = None,
+    status: Sequence[str] = ("fail",),
+    include_waived: bool = False,
+) -> pd.DataFrame:
+    """Select findings ready to show a client: severity, check, resource, detail.
+
+    Parameters
+    ----------
+    findings
+        The findings frame.
+    pillar
+        Keep one pillar (``None``: all, with a ``pillar`` column).
+    status
+        Statuses to keep (default: failures).
+    include_waived
+        Keep waived failures too (marked in a ``waiver`` column); by default they are left to
+        the accepted-risks table of the summary.
+
+    Returns
+    -------
+    DataFrame with ``severity, [pillar,] check, kind, namespace, name, detail[, waiver]``,
+    most severe first, then by check, namespace and name.
+    """
+    f = _of_pillar(findings, pillar)
+    f = f[f["status"].isin(list(status))]
+    if not include_waived:
+        f = f[~f["waived"].astype(bool)]
+    cols = ["severity", *(["pillar"] if pillar is None else []), "check", "kind", "namespace",
+            "name", "detail", *(["waiver"] if include_waived else [])]
+    if f.empty:
+        what = " or ".join(STATUS_LABELS.get(s, s).lower() for s in status)
+        scope = f"the {pillar_title(pillar)} pillar" if pillar is not None else "the assessment"
+        return _empty(cols, f"No {what} finding in {scope}.")
+    out = pd.DataFrame({
+        "severity": f["severity"], "pillar": f["pillar"].map(pillar_title),
+        "check": f["check_id"].map(check_title), "kind": f["kind"],
+        "namespace": f["namespace"], "name": f["name"], "detail": f["detail"],
+        "waiver": f["waiver_reason"],
+        "_v": _severity_rank(f["severity"]), "_p": _pillar_rank(f["pillar"]),
+    })
+    out = out.sort_values(["_v", "_p", "check", "namespace", "name"])
+    return out[cols].reset_index(drop=True)
+
+
+def summarize_check_findings(findings: pd.DataFrame, check_id: str) -> pd.DataFrame:
+    """Every finding of one check, open failures first: ``outcome, kind, namespace, name, detail``.
+
+    For checks whose passing rows matter as much as the failing ones (segmentation intents,
+    internet exposure, runtime sensor coverage). Waived failures show as ``waived``.
+    """
+    cols = ["outcome", "kind", "namespace", "name", "detail"]
+    f = findings[findings["check_id"] == check_id]
+    if f.empty:
+        return _empty(cols, f"No result: the check “{check_title(check_id)}” was not run in "
+                            "this assessment.")
+    rank = {o: i for i, o in enumerate(OUTCOMES)}
+    out = f.assign(outcome=outcomes(f)).assign(_o=lambda d: d["outcome"].map(rank))
+    out = out.sort_values(["_o", "namespace", "name"])[cols].reset_index(drop=True)
+    out.attrs["badge_columns"] = ("outcome",)
+    return out
+
+
+def summarize_waivers(findings: pd.DataFrame) -> pd.DataFrame:
+    """Summarize accepted risks: waived failures grouped by check and waiver reason.
+
+    The EKS baseline (EKS-managed components judged by a documented allow-list) appears here as
+    ``source = EKS baseline``, so that nothing is hidden from the reader. Columns: ``source,
+    severity, check, reason, resources, examples``.
+    """
+    cols = ["source", "severity", "check", "reason", "resources", "examples"]
+    f = findings[findings["waived"].astype(bool)] if not findings.empty else findings
+    if f.empty:
+        return _empty(cols, "No finding is waived.")
+    f = f.assign(
+        label=[resource_label(k, ns, m) for k, ns, m in
+               zip(f["kind"], f["namespace"], f["name"], strict=True)],
+        source=["EKS baseline" if str(r).startswith("EKS baseline") else "Engagement waiver"
+                for r in f["waiver_reason"]],
+        reason=[str(r).removeprefix("EKS baseline: ") for r in f["waiver_reason"]],
+    )
+    g = (f.groupby(["source", "check_id", "reason"], sort=False)
+         .agg(severity=("severity", "first"), resources=("label", "size"),
+              examples=("label", _examples))
+         .reset_index())
+    g["check"] = g["check_id"].map(check_title)
+    g = g.assign(_v=_severity_rank(g["severity"]))
+    g = g.sort_values(["source", "_v", "check"], ascending=[False, True, True])
+    return g[cols].reset_index(drop=True)
+
+
+def summarize_failures_by_namespace(findings: pd.DataFrame,
+                                    pillar: str | Pillar | None = None) -> pd.DataFrame:
+    """Open failures per namespace and severity (cluster-scoped resources as ``(cluster)``).
+
+    Columns: ``namespace``, one count per severity, ``total``; most failures first.
+    """
+    f = _of_pillar(findings, pillar)
+    f = f[outcomes(f) == "fail"] if not f.empty else f
+    cols = ["namespace", *SEVERITIES, "total"]
+    if f.empty:
+        return _empty(cols, "No open failure.")
+    ns = f["namespace"].where(f["namespace"].astype(str) != "", "(cluster)")
+    out = (pd.crosstab(ns, f["severity"]).reindex(columns=list(SEVERITIES), fill_value=0)
+           .astype(int))
+    out["total"] = out.sum(axis=1)
+    out.index.name = "namespace"
+    return out.sort_values(["total", "namespace"], ascending=[False, True]).reset_index()[cols]
+
+
+# ------------------------------------------------------------------------------------------
+# coverage
+# ------------------------------------------------------------------------------------------
+_SOURCE_IN_DETAIL = re.compile(
+    r"((?:k8s|aws)/[\w.\-]+(?:/[\w.\-]+)?): (forbidden|not_found|error|not_collected)")
+
+
+def summarize_unassessed_checks(findings: pd.DataFrame) -> pd.DataFrame:
+    """List checks that gave no result: not assessed (data missing) or errored.
+
+    Columns: ``pillar, check, severity, status, why, check_id``.
+    """
+    cols = ["pillar", "check", "severity", "status", "why", "check_id"]
+    f = findings[findings["status"].isin(["not_assessed", "error"])]
+    if f.empty:
+        return _empty(cols, "Every check could be evaluated.")
+    g = (f.groupby("check_id", sort=False)
+         .agg(pillar=("pillar", "first"), severity=("severity", "first"),
+              status=("status", "first"), why=("detail", lambda s: "; ".join(dict.fromkeys(s))))
+         .reset_index())
+    g = g.assign(_p=_pillar_rank(g["pillar"]), _v=_severity_rank(g["severity"]))
+    g = g.sort_values(["_p", "_v", "check_id"])
+    g["pillar"] = g["pillar"].map(pillar_title)
+    g["check"] = g["check_id"].map(check_title)
+    out = g[cols].reset_index(drop=True)
+    out.attrs["display_columns"] = cols[:-1]
+    return out
+
+
+def summarize_coverage(assessment: Assessment) -> pd.DataFrame:
+    """List sources not collected completely and the checks that became not assessed.
+
+    One row per source whose status is not ``ok`` (from the snapshot manifest, plus any source
+    a check found missing that the manifest does not list). Columns: ``source, status,
+    message, checks`` (number of checks not assessed because of it) and ``not_assessed``
+    (their ids). Sources that cost checks come first. An optional CRD that is ``not_found``
+    simply is not installed; it costs no check unless one needs it.
+    """
+    cols = ["source", "status", "message", "checks", "not_assessed"]
+    cov = assessment.coverage()
+    bad = {r.source: (r.status, r.message or "") for r in cov.itertuples(index=False)
+           if r.status != "ok"}
+    findings = assessment.findings
+    unassessed = findings[findings["status"] == "not_assessed"]
+    by_source: dict[str, list[str]] = {}
+    for check_id, detail in zip(unassessed["check_id"], unassessed["detail"], strict=True):
+        for key, status in _SOURCE_IN_DETAIL.findall(str(detail)):
+            bad.setdefault(key, (status, "not in the snapshot"))
+            by_source.setdefault(key, [])
+            if check_id not in by_source[key]:
+                by_source[key].append(check_id)
+    if not bad:
+        return _empty(cols, "Every source was collected completely.")
+    rows = [{"source": key, "status": status, "message": message,
+             "checks": len(by_source.get(key, [])),
+             "not_assessed": ", ".join(by_source.get(key, [])) or "none"}
+            for key, (status, message) in bad.items()]
+    out = pd.DataFrame(rows).sort_values(["checks", "source"], ascending=[False, True])
+    out.attrs["badge_columns"] = ()
+    return out.reset_index(drop=True)[cols]
+
+
+def summarize_engagement(assessment: Assessment) -> pd.DataFrame:
+    """Return the facts of the engagement as ``item``, ``value`` rows for the summary."""
+    snap, cfg = assessment.snapshot, assessment.config
+    cluster = snap.cluster
+    f = assessment.findings
+    source = {"live": "collected from the live cluster (read-only)",
+              "demo": "demo cluster (synthetic data)",
+              "manifests": "imported from manifests (Kubernetes objects only)"}
+    rows = [
+        ("Client", cfg.client),
+        ("Prepared by", cfg.consultancy),
+        ("Classification", cfg.classification),
+        ("Cluster", cluster.name),
+        ("Region", cluster.region or "—"),
+        ("Account", cluster.account_id or "—"),
+        ("Kubernetes version", cluster.version or "—"),
+        ("Snapshot taken", snap.manifest.collected_at),
+        ("Snapshot source", source.get(snap.source, snap.source)),
+        ("Checks run", f"{f['check_id'].nunique()} checks, {len(f)} findings"),
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+# ------------------------------------------------------------------------------------------
+# resource × check matrices (pod security, network posture, subject rights)
+# ------------------------------------------------------------------------------------------
+def summarize_resource_matrix(
+    findings: pd.DataFrame,
+    *,
+    pillar: str | Pillar | None = None,
+    check_ids: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    only_failing: bool = False,
+) -> pd.DataFrame:
+    """Resources × checks, each cell the outcome (``fail``, ``waived``, ``pass`` …; NA: not run).
+
+    Rows are resources (columns ``kind, namespace, name``), ordered by open failures weighted by
+    severity; the check columns are named by check id and ordered most severe first. With
+    ``only_failing`` only resources with at least one open failure are kept.
+    """
+    f = _of_pillar(findings, pillar)
+    if check_ids is not None:
+        f = f[f["check_id"].isin(list(check_ids))]
+    if kinds is not None:
+        f = f[f["kind"].isin(list(kinds))]
+    f = f[f["status"].isin(["pass", "fail"])]
+    if f.empty:
+        return _empty([*KEY], "No resource was evaluated by these checks.")
+    f = f.assign(outcome=outcomes(f), weight=f["severity"].map(SEVERITY_WEIGHTS).fillna(0))
+    matrix = f.pivot_table(index=KEY, columns="check_id", values="outcome", aggfunc="first")
+    sev = (f.groupby("check_id")["severity"].first().map(SEVERITY_ORDER)
+           .sort_values(kind="stable"))
+    order = [c for c in (check_ids or sev.index) if c in matrix.columns]
+    order = sorted(order, key=lambda c: (sev.get(c, 9), c))
+    matrix = matrix[order]
+    open_fail = f[f["outcome"] == "fail"]
+    waived = f[f["outcome"] == "waived"]
+    # severity weight of open failures, then their number, then accepted risks
+    score = (open_fail.groupby(KEY)["weight"].sum().reindex(matrix.index, fill_value=0)
+             + open_fail.groupby(KEY).size().reindex(matrix.index, fill_value=0) / 1e3
+             + waived.groupby(KEY).size().reindex(matrix.index, fill_value=0) / 1e6)
+    matrix = matrix.assign(_score=score.values).reset_index()
+    if only_failing:
+        matrix = matrix[matrix["_score"] >= 1e-3]
+    matrix = matrix.sort_values(["_score", "namespace", "name"], ascending=[False, True, True])
+    out = matrix.drop(columns="_score").reset_index(drop=True)
+    out.columns.name = None
+    out.attrs["badge_columns"] = tuple(order)
+    if out.empty:
+        out.attrs["note"] = "No resource has an open failure on these checks."
+    return out
+
+
+def summarize_workload_checks(findings: pd.DataFrame, pillar: str | Pillar = "pod_security",
+                              only_failing: bool = False) -> pd.DataFrame:
+    """Workloads × checks of a pillar (default pod security): the outcome of each check."""
+    return summarize_resource_matrix(findings, pillar=pillar, kinds=WORKLOAD_KINDS,
+                                     only_failing=only_failing)
+
+
+NETWORK_POSTURE_CHECKS = ("namespace_network_policy_present",
+                          "namespace_default_deny_ingress_present",
+                          "namespace_default_deny_egress_present")
+
+
+def summarize_namespace_network_posture(assessment: Assessment) -> pd.DataFrame:
+    """Per namespace: workloads, NetworkPolicies, and the three namespace network checks.
+
+    Columns: ``namespace, workloads, network_policies`` (NA when policies were not collected),
+    then one outcome column per check in :data:`NETWORK_POSTURE_CHECKS`. Namespaces with open
+    failures come first; system namespaces are left out (the checks exclude them too).
+    """
+    f = assessment.findings
+    m = summarize_resource_matrix(f, check_ids=NETWORK_POSTURE_CHECKS, kinds=("Namespace",))
+    present = [c for c in NETWORK_POSTURE_CHECKS if c in m.columns]
+    if m.empty:
+        why = _why_not_run(f, NETWORK_POSTURE_CHECKS)
+        return _empty(["namespace", "workloads", "network_policies", *NETWORK_POSTURE_CHECKS],
+                      f"Namespace network posture not available: {why}")
+    out = m[["name", *present]].rename(columns={"name": "namespace"})
+    workloads, _ = frame_or_note(assessment, "workloads")
+    if workloads is not None:
+        counts = workloads.groupby("namespace").size()
+        out.insert(1, "workloads", out["namespace"].map(counts).fillna(0).astype(int))
+    policies = _network_policy_counts(assessment)
+    if policies is not None:
+        out.insert(2 if workloads is not None else 1, "network_policies",
+                   out["namespace"].map(policies).fillna(0).astype(int))
+    out.attrs["badge_columns"] = tuple(present)
+    return out.reset_index(drop=True)
+
+
+def _network_policy_counts(assessment: Assessment) -> pd.Series | None:
+    df, _ = frame_or_note(assessment, "network_policies")
+    if df is not None and "namespace" in df.columns:
+        return df.groupby("namespace").size()
+    return None
+
+
+def _why_not_run(findings: pd.DataFrame, check_ids: Iterable[str]) -> str:
+    f = findings[findings["check_id"].isin(list(check_ids))]
+    if f.empty:
+        return "these checks are not part of this toolkit version."
+    bad = f[f["status"].isin(["not_assessed", "error"])]
+    if not bad.empty:
+        return "; ".join(dict.fromkeys(bad["detail"].astype(str)))
+    return "no namespace with workloads to evaluate."
+
+
+RBAC_RIGHT_CHECKS = (
+    "workload_cluster_takeover_rights_absent", "rbac_cluster_admin_binding_minimal",
+    "rbac_escalation_verbs_absent", "rbac_anonymous_binding_absent",
+    "rbac_secret_read_minimal", "rbac_exec_attach_minimal", "rbac_node_proxy_absent",
+    "rbac_webhook_write_minimal", "rbac_authenticated_group_minimal", "rbac_pod_create_minimal",
+    "rbac_token_create_minimal", "aws_auth_write_minimal",
+)
+
+
+def summarize_subject_rights(findings: pd.DataFrame) -> pd.DataFrame:
+    """Subjects (users, groups, service accounts, workloads) × risky rights they hold.
+
+    Built from the identity findings: a ``fail`` cell means the subject holds the right beyond
+    the baseline, ``waived`` that it is accepted (EKS baseline or engagement waiver). Only
+    subjects with at least one open failure are listed, riskiest first.
+    """
+    m = summarize_resource_matrix(findings, pillar="identity", check_ids=RBAC_RIGHT_CHECKS,
+                                  only_failing=True)
+    if m.empty and "note" not in m.attrs:
+        m.attrs["note"] = "No subject holds a risky right beyond the baseline."
+    if m.empty and not findings["check_id"].isin(RBAC_RIGHT_CHECKS).any():
+        m.attrs["note"] = "RBAC rights not available: " + _why_not_run(findings,
+                                                                       RBAC_RIGHT_CHECKS)
+    return m
+
+
+# ------------------------------------------------------------------------------------------
+# pillar-specific summaries from frames
+# ------------------------------------------------------------------------------------------
+def summarize_workload_identity(assessment: Assessment) -> pd.DataFrame:
+    """Per namespace: how workloads get their identity (IRSA role, default SA, token mounted).
+
+    Columns: ``namespace, workloads, aws_role`` (service account annotated with an IRSA role),
+    ``default_service_account``, ``token_automounted`` (neither the pod nor its service account
+    sets ``automountServiceAccountToken: false``).
+    """
+    cols = ["namespace", "workloads", "aws_role", "default_service_account", "token_automounted"]
+    w, why = frame_or_note(assessment, "workloads")
+    if w is None:
+        return _empty(cols, f"Workload identity {why}.")
+    sa, _ = frame_or_note(assessment, "service_accounts")
+    w = w[~w["system"].astype(bool)]
+    if w.empty:
+        return _empty(cols, "No workload outside the system namespaces.")
+    if sa is not None:
+        sa_idx = sa.set_index(["namespace", "name"])
+        key = list(zip(w["namespace"], w["service_account"], strict=True))
+        role = [bool(pd.notna(sa_idx["role_arn"].get(k))) if k in sa_idx.index else False
+                for k in key]
+        sa_mount = [sa_idx["automount_service_account_token"].get(k) if k in sa_idx.index
+                    else pd.NA for k in key]
+    else:
+        role = [False] * len(w)
+        sa_mount = [pd.NA] * len(w)
+    pod_mount = w["automount_service_account_token"].tolist()
+    mounted = [not (p is False or (pd.isna(p) and s is False))
+               for p, s in zip(pod_mount, sa_mount, strict=True)]
+    df = pd.DataFrame({"namespace": w["namespace"].values, "aws_role": role,
+                       "default_service_account": (w["service_account"] == "default").values,
+                       "token_automounted": mounted})
+    out = (df.groupby("namespace")
+           .agg(workloads=("aws_role", "size"), aws_role=("aws_role", "sum"),
+                default_service_account=("default_service_account", "sum"),
+                token_automounted=("token_automounted", "sum"))
+           .reset_index().sort_values(["workloads", "namespace"], ascending=[False, True]))
+    if sa is None:
+        out["aws_role"] = pd.NA
+        out.attrs["note"] = "Service accounts were not collected: IRSA roles are unknown."
+    return out[cols].reset_index(drop=True)
+
+
+_ECR = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+
+
+def image_registry(image: str) -> str:
+    """Return the registry host of an image reference (Docker Hub when none is named)."""
+    first, sep, _ = str(image).partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def registry_class(registry: str, account_id: str | None) -> str:
+    """Name a registry for a reader: this account's ECR, another ECR, Docker Hub and so on."""
+    m = _ECR.match(registry)
+    if m:
+        return "ECR (this account)" if account_id and m.group(1) == account_id else \
+            "ECR (other account)"
+    return {"public.ecr.aws": "ECR Public", "docker.io": "Docker Hub",
+            "registry.k8s.io": "Kubernetes registry", "quay.io": "Quay",
+            "ghcr.io": "GitHub Container Registry", "gcr.io": "Google Container Registry",
+            "mcr.microsoft.com": "Microsoft Container Registry"}.get(registry, "Other registry")
+
+
+def image_reference_type(image: str) -> str:
+    """``digest`` (pinned), ``latest`` (``:latest`` or no tag) or ``tag``."""
+    image = str(image)
+    if "@sha256:" in image:
+        return "digest"
+    last = image.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    return "latest" if tag in ("", "latest") else "tag"
+
+
+def summarize_image_registries(assessment: Assessment) -> pd.DataFrame:
+    """Where the cluster's images come from: one row per registry.
+
+    Columns: ``registry, registry_type, images`` (distinct references), ``containers``,
+    ``workloads``, ``namespaces``; most workloads first.
+    """
+    cols = ["registry", "registry_type", "images", "containers", "workloads", "namespaces"]
+    c, why = frame_or_note(assessment, "containers")
+    if c is None:
+        return _empty(cols, f"Image registries {why}.")
+    if c.empty:
+        return _empty(cols, "No container to evaluate.")
+    account = assessment.snapshot.cluster.account_id
+    df = c.assign(registry=c["image"].map(image_registry),
+                  workload=[resource_label(k, n, m) for k, n, m in
+                            zip(c["kind"], c["namespace"], c["name"], strict=True)])
+    out = (df.groupby("registry")
+           .agg(images=("image", "nunique"), containers=("image", "size"),
+                workloads=("workload", "nunique"), namespaces=("namespace", "nunique"))
+           .reset_index())
+    out.insert(1, "registry_type", out["registry"].map(lambda r: registry_class(r, account)))
+    return out.sort_values(["workloads", "registry"], ascending=[False, True])[cols] \
+        .reset_index(drop=True)
+
+
+def summarize_image_references(assessment: Assessment) -> pd.DataFrame:
+    """How images are referenced, per namespace: pinned by digest, by tag, or ``latest``.
+
+    Columns: ``namespace, digest, tag, latest, containers``.
+    """
+    cols = ["namespace", "digest", "tag", "latest", "containers"]
+    c, why = frame_or_note(assessment, "containers")
+    if c is None:
+        return _empty(cols, f"Image references {why}.")
+    if c.empty:
+        return _empty(cols, "No container to evaluate.")
+    kinds = c["image"].map(image_reference_type)
+    out = (pd.crosstab(c["namespace"], kinds)
+           .reindex(columns=["digest", "tag", "latest"], fill_value=0).astype(int))
+    out["containers"] = out.sum(axis=1)
+    out.index.name = "namespace"
+    out.columns.name = None
+    return out.reset_index().sort_values(["latest", "containers"], ascending=False)[cols] \
+        .reset_index(drop=True)
+
+
+SECRETS_STORE_DRIVER = "secrets-store.csi.k8s.io"
+_VIA_ENV = ("env", "envFrom")
+_VIA_FILES = ("volume", "projected")
+
+
+def summarize_secret_consumption(assessment: Assessment) -> pd.DataFrame:
+    """How workloads consume secrets, per namespace (system namespaces left out).
+
+    A workload counts once in each way it uses: ``env`` (``secretKeyRef`` / ``envFrom``: the
+    value ends up in the process environment, crash dumps and child processes), ``volume`` (a
+    Secret mounted as files) and ``secret_store`` (the value comes from an external store:
+    Secrets Store CSI, Vault injection, or a Secret written by External Secrets). ``none``
+    counts workloads that read no secret. Columns: ``namespace, workloads, env, volume,
+    secret_store, none``. Reads the ``secret_consumers`` frame, or the containers and volumes
+    when that frame is not available.
+    """
+    cols = ["namespace", "workloads", "env", "volume", "secret_store", "none"]
+    w, why = frame_or_note(assessment, "workloads")
+    if w is None:
+        return _empty(cols, f"Secret consumption {why}.")
+    keys = [tuple(x) for x in w[~w["system"].astype(bool)][KEY].values.tolist()]
+    if not keys:
+        return _empty(cols, "No workload outside the system namespaces.")
+    ways = _secret_ways(assessment)
+    if ways is None:
+        return _empty(cols, "Secret consumption not available: containers were not collected.")
+    env_keys, vol_keys, ext_keys = ways
+    df = pd.DataFrame(keys, columns=KEY)
+    df["env"] = [k in env_keys for k in keys]
+    df["volume"] = [k in vol_keys for k in keys]
+    df["secret_store"] = [k in ext_keys for k in keys]
+    df["none"] = ~(df["env"] | df["volume"] | df["secret_store"])
+    out = (df.groupby("namespace")
+           .agg(workloads=("name", "size"), env=("env", "sum"), volume=("volume", "sum"),
+                secret_store=("secret_store", "sum"), none=("none", "sum"))
+           .reset_index().sort_values(["env", "workloads", "namespace"],
+                                      ascending=[False, False, True]))
+    return out[cols].reset_index(drop=True)
+
+
+_Keys = set[tuple[str, str, str]]
+
+
+def _secret_ways(assessment: Assessment) -> tuple[_Keys, _Keys, _Keys] | None:
+    """Workload keys that read secrets from env, from files, and from an external store."""
+    sc, _ = frame_or_note(assessment, "secret_consumers")
+    if sc is not None:
+        def keys(mask: pd.Series) -> _Keys:
+            return set(map(tuple, sc[mask][KEY].values.tolist()))
+
+        return (keys(sc["via"].isin(_VIA_ENV)), keys(sc["via"].isin(_VIA_FILES)),
+                keys(sc["external"].astype(bool)))
+    c, _ = frame_or_note(assessment, "containers")
+    if c is None:
+        return None
+    env_keys = {
+        (k, ns, n) for k, ns, n, refs, env_from in
+        zip(c["kind"], c["namespace"], c["name"], c["env_secret_refs"], c["env_from_secrets"],
+            strict=True)
+        if len(refs or ()) or len(env_from or ())
+    }
+    vol_keys: _Keys = set()
+    ext_keys: _Keys = set()
+    v, _ = frame_or_note(assessment, "volumes")
+    if v is not None and not v.empty:
+        vol_keys = set(map(tuple, v[v["volume_type"] == "secret"][KEY].values.tolist()))
+        csi = v["csi_driver"].astype("string").fillna("") == SECRETS_STORE_DRIVER
+        ext_keys = set(map(tuple, v[csi][KEY].values.tolist()))
+    return env_keys, vol_keys, ext_keys
+
+
+def summarize_image_vulnerabilities(assessment: Assessment, n: int = 15) -> pd.DataFrame:
+    """Rank running images by their scan result: critical/high/medium counts, workloads.
+
+    One row per running image (by digest where known); images with the most critical, then
+    high findings first. ``scan`` is the ECR scan status (``NOT_SCANNED``, ``COMPLETE`` …) or
+    ``not in ECR`` for images the account cannot scan. Columns: ``image, workloads, critical,
+    high, medium, scan``.
+    """
+    cols = ["image", "workloads", "critical", "high", "medium", "scan"]
+    ri, why = frame_or_note(assessment, "running_images")
+    if ri is None:
+        return _empty(cols, f"Running images {why}.")
+    scans, why_scans = frame_or_note(assessment, "image_scans")
+    if scans is None:
+        return _empty(cols, f"Image scan results {why_scans}.")
+    try:
+        from zt_toolkit.frames.images import scans_for_images
+
+        joined = scans_for_images(ri, scans, assessment.snapshot.cluster.account_id)
+    except Exception as exc:  # the join is another module's; degrade to a note
+        log.exception("cannot join running images to scan results")
+        return _empty(cols, f"Image scan results could not be joined ({type(exc).__name__}).")
+    if joined.empty:
+        return _empty(cols, "No running image.")
+    counts = joined["severity_counts"].map(lambda d: d if isinstance(d, dict) else {})
+    df = pd.DataFrame({
+        "image": joined["image"].astype(str),
+        "digest": joined["digest"].astype("string").fillna(""),
+        "workload": [resource_label(k, ns, m) for k, ns, m in
+                     zip(joined["kind"], joined["namespace"], joined["name"], strict=True)],
+        "critical": counts.map(lambda d: int(d.get("CRITICAL", 0))),
+        "high": counts.map(lambda d: int(d.get("HIGH", 0))),
+        "medium": counts.map(lambda d: int(d.get("MEDIUM", 0))),
+        "scan": joined["scan_status"].astype("string").fillna("").where(
+            joined["ecr_account"].notna(), "not in ECR"),
+    })
+    df["scan"] = df["scan"].replace("", "no scan record")
+    out = (df.groupby(["image", "digest"], sort=False)
+           .agg(workloads=("workload", "nunique"), critical=("critical", "max"),
+                high=("high", "max"), medium=("medium", "max"), scan=("scan", "first"))
+           .reset_index()
+           .sort_values(["critical", "high", "medium", "workloads"], ascending=False))
+    total = len(out)
+    out = out.head(n)[cols].reset_index(drop=True)
+    if total > n:
+        out.attrs["note"] = f"The {n} most vulnerable of {total} running images."
+    return out
+
+
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+_LOG_PURPOSE = {
+    "api": "API server requests (who called what)",
+    "audit": "Kubernetes audit trail: who changed what, when",
+    "authenticator": "IAM principal behind each Kubernetes identity",
+    "controllerManager": "controller decisions (useful for incident timelines)",
+    "scheduler": "scheduling decisions (rarely needed for security)",
+}
+_LOG_REQUIRED = ("api", "audit", "authenticator")
+
+
+def summarize_control_plane_logging(assessment: Assessment) -> pd.DataFrame:
+    """List the five EKS control-plane log types: enabled or not, and what each is for.
+
+    Columns: ``log_type, enabled, required`` (api, audit and authenticator are the zero-trust
+    minimum), ``purpose``.
+    """
+    cols = ["log_type", "enabled", "required", "purpose"]
+    c, why = frame_or_note(assessment, "eks_cluster")
+    if c is None or c.empty:
+        return _empty(cols, f"Control-plane logging {why or 'not collected'}.")
+    enabled = set(c.iloc[0]["logging_enabled"] or ())
+    return pd.DataFrame([{"log_type": t, "enabled": t in enabled, "required": t in _LOG_REQUIRED,
+                          "purpose": _LOG_PURPOSE[t]} for t in CONTROL_PLANE_LOG_TYPES])[cols]
+
+
+AUDIT_EVENT_FRAME = "audit_events"
+_WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+
+
+def audit_event_category(event: dict[str, Any]) -> str:
+    """Name what an audit event means for an investigator (exec into a pod, RBAC change …)."""
+    verb = str(event.get("verb") or "")
+    resource = str(event.get("resource") or "")
+    sub = str(event.get("subresource") or "")
+    user = str(event.get("user") or "")
+    code = event.get("response_code")
+    groups = event.get("groups") or ()
+    if sub in ("exec", "attach", "portforward"):
+        return "exec / attach into a pod"
+    if resource == "configmaps" and event.get("name") == "aws-auth" and verb in _WRITE_VERBS:
+        return "aws-auth change"
+    if event.get("api_group") == "rbac.authorization.k8s.io" and verb in _WRITE_VERBS:
+        return "RBAC change"
+    if user == "system:anonymous" or "system:unauthenticated" in groups:
+        return "anonymous request"
+    denied = isinstance(code, (int, np.integer)) and int(code) in (401, 403)
+    if resource == "secrets" and denied:
+        return "denied secret read"
+    if denied:
+        return "denied request"
+    if resource == "secrets" and verb in ("get", "list", "watch"):
+        return "secret read"
+    return "other"
+
+
+def audit_events_with_category(assessment: Assessment) -> tuple[pd.DataFrame | None, str]:
+    """Audit events with a ``ts`` (UTC) and a ``category`` column, or ``(None, why)``."""
+    ev, why = frame_or_note(assessment, AUDIT_EVENT_FRAME)
+    if ev is None:
+        return None, why
+    if ev.empty:
+        return ev.assign(ts=pd.Series(dtype="datetime64[ns, UTC]"),
+                         category=pd.Series(dtype=str)), ""
+    time_col = first_column(ev, ("timestamp", "time", "event_time"))
+    if time_col is None:
+        return None, "not available: audit events carry no timestamp"
+    records = ev.to_dict(orient="records")
+    return ev.assign(ts=pd.to_datetime(ev[time_col], utc=True, errors="coerce",
+                                       format="ISO8601"),
+                     category=[audit_event_category(r) for r in records]), ""
+
+
+def summarize_audit_events(assessment: Assessment) -> pd.DataFrame:
+    """Audit-log events recorded in the snapshot, per category: count, first and last, who.
+
+    Reads the ``audit_events`` frame (recorded CloudWatch Logs Insights results). Columns:
+    ``category, events, first_seen, last_seen, principals``; most events first.
+    """
+    cols = ["category", "events", "first_seen", "last_seen", "principals"]
+    ev, why = audit_events_with_category(assessment)
+    if ev is None:
+        return _empty(cols, f"Audit-log events {why}.")
+    if ev.empty:
+        return _empty(cols, "The recorded audit-log queries returned no event.")
+    who = ev["user"].astype("string").fillna("") if "user" in ev.columns else ""
+    df = pd.DataFrame({"category": ev["category"], "ts": ev["ts"], "who": who})
+    out = (df.groupby("category")
+           .agg(events=("ts", "size"), first_seen=("ts", "min"), last_seen=("ts", "max"),
+                principals=("who", lambda s: _examples(sorted(set(s) - {""}))))
+           .reset_index().sort_values(["events", "category"], ascending=[False, True]))
+    return out[cols].reset_index(drop=True)
+
+
+def first_column(df: pd.DataFrame, names: Iterable[str]) -> str | None:
+    """Return the first of ``names`` that is a column of ``df`` (None if none is)."""
+    return next((n for n in names if n in df.columns), None)
+
+
+def summarize_namespace_pss(assessment: Assessment) -> pd.DataFrame:
+    """Pod Security Admission labels of each non-system namespace, with its workload count.
+
+    Columns: ``namespace, workloads, enforce, audit, warn`` (``—`` where unset).
+    """
+    cols = ["namespace", "workloads", "enforce", "audit", "warn"]
+    ns, why = frame_or_note(assessment, "namespaces")
+    if ns is None:
+        return _empty(cols, f"Namespace labels {why}.")
+    ns = ns[~ns["system"].astype(bool)]
+    w, _ = frame_or_note(assessment, "workloads")
+    counts = w.groupby("namespace").size() if w is not None else pd.Series(dtype="int64")
+    out = pd.DataFrame({
+        "namespace": ns["name"].values,
+        "workloads": ns["name"].map(counts).fillna(0).astype(int).values,
+        "enforce": ns["pss_enforce"].astype("string").fillna("—").values,
+        "audit": ns["pss_audit"].astype("string").fillna("—").values,
+        "warn": ns["pss_warn"].astype("string").fillna("—").values,
+    })
+    rank = {"—": 0, "privileged": 1, "baseline": 2, "restricted": 3}
+    out = out.assign(_r=out["enforce"].map(rank).fillna(0))
+    return out.sort_values(["_r", "workloads"], ascending=[True, False])[cols] \
+        .reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# HTML rendering (escaped) — used by the notebooks' DataFrame display hook
+# ------------------------------------------------------------------------------------------
+COLUMN_LABELS = {
+    "check_id": "Check id", "pass": "Pass", "fail": "Fail", "waived": "Waived",
+    "not_applicable": "N/A", "not_assessed": "Not assessed", "error": "Error",
+    "failing_resources": "Open failures", "pass_ratio": "Pass ratio", "score": "Score",
+    "title": "Check", "offenders": "Examples", "network_policies": "NetworkPolicies",
+    "aws_role": "With IAM role", "default_service_account": "Default SA",
+    "token_automounted": "Token mounted", "secret_store": "Secret store (CSI)",
+    "env": "As env vars", "volume": "As files", "none": "No secret",
+    "registry_type": "Type", "log_type": "Log type", "not_assessed_checks": "Checks",
+    "critical": "Critical", "high": "High", "medium": "Medium", "low": "Low", "info": "Info",
+}
+DEFAULT_BADGE_COLUMNS = ("severity", "status")
+# short values that must not wrap inside a word (the text columns take the remaining width)
+NOWRAP_COLUMNS = {"kind", "severity", "status", "outcome", "rank", "scan", "enabled",
+                  "required", "enforce", "audit", "warn", "log_type"}
+# values with long unbreakable tokens (image references, ARNs): may break anywhere
+WRAP_ANYWHERE_COLUMNS = {"name", "image", "registry", "examples", "detail", "principals",
+                         "offenders", "not_assessed", "message", "why", "value", "waiver",
+                         "reason", "source"}
+
+
+def column_label(column: str) -> str:
+    """Header text for a column: a check's short label, a known label, or the name in words."""
+    if column in COLUMN_LABELS:
+        return COLUMN_LABELS[column]
+    if column in SHORT_LABELS:
+        return SHORT_LABELS[column]
+    return str(column).replace("_", " ").capitalize()
+
+
+def _cell(value: Any, badge: bool, percent: bool = False) -> tuple[str, bool]:
+    """Escaped HTML of one cell and whether it is numeric."""
+    if value is None or (not isinstance(value, (list, tuple, dict, set)) and pd.isna(value)):
+        return "—", False
+    if isinstance(value, (bool, np.bool_)):
+        return ("yes" if value else "no"), False
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}", True
+    if isinstance(value, (float, np.floating)):
+        return (f"{value:.0%}" if percent else f"{value:,.1f}"), True
+    if isinstance(value, pd.Timestamp):
+        return html.escape(value.strftime("%Y-%m-%d %H:%M UTC")), False
+    if isinstance(value, (list, tuple, set)):
+        value = ", ".join(map(str, value))
+    text = str(value)
+    if badge and (text in OUTCOMES or text in SEVERITIES):
+        label = STATUS_LABELS.get(text, text.capitalize()) if text in OUTCOMES else \
+            text.capitalize()
+        if text == "waived":
+            label = "Waived"
+        return f'<span style="{badge_style(text)}">{html.escape(label)}</span>', False
+    return html.escape(text), False
+
+
+def render_table(df: pd.DataFrame, max_rows: int | None = 50) -> str:
+    """Escaped HTML for a summary frame: labelled headers, badges, a note when empty.
+
+    Every value is escaped (resource names and annotations are untrusted). ``attrs`` of the
+    frame steer the output: ``note`` (shown instead of an empty table, or below it),
+    ``badge_columns`` (columns shown as severity/status badges besides ``severity`` and
+    ``status``), ``display_columns`` (the columns a reader needs, when the frame carries more
+    for export), ``max_rows``. Longer frames are cut with a caption that says so.
+    """
+    note = df.attrs.get("note", "")
+    if df.empty:
+        return f'<p class="zt-note">{html.escape(note or "Nothing to show.")}</p>'
+    limit = df.attrs.get("max_rows", max_rows)
+    badges = set(DEFAULT_BADGE_COLUMNS) | set(df.attrs.get("badge_columns", ()))
+    shown = df if not limit or len(df) <= limit else df.head(limit)
+    wanted = df.attrs.get("display_columns") or list(shown.columns)
+    columns = [c for c in wanted if c in shown.columns and not str(c).startswith("_")]
+    numeric = {c: pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(
+        shown[c]) for c in columns}
+    labels = {c: df.attrs.get("column_labels", {}).get(c) or column_label(c) for c in columns}
+    css = {c: "num" if numeric[c] else "nowrap" if c in NOWRAP_COLUMNS or c in badges
+           else "wrap" if c in WRAP_ANYWHERE_COLUMNS else "" for c in columns}
+    head = "".join(f'<th class="{css[c]}">{html.escape(labels[c])}</th>' if css[c]
+                   else f"<th>{html.escape(labels[c])}</th>" for c in columns)
+    body = []
+    for row in shown[columns].itertuples(index=False, name=None):
+        cells = []
+        for c, value in zip(columns, row, strict=True):
+            text, is_num = _cell(value, c in badges, percent=str(c).endswith("ratio"))
+            klass = "num" if is_num else css[c]
+            cells.append(f'<td class="{klass}">{text}</td>' if klass else f"<td>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    captions = []
+    if len(shown) < len(df):
+        captions.append(f"Showing the first {len(shown)} of {len(df)} rows; the complete list "
+                        "is in findings.csv.")
+    if note:
+        captions.append(note)
+    caption = f"<caption>{html.escape(' '.join(captions))}</caption>" if captions else ""
+    return (f'<table class="zt">{caption}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
