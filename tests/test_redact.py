@@ -113,7 +113,7 @@ def test_each_credential_kind_is_detected(key: str, value: str, kind: str) -> No
         ("HOSTNAME", "api-7d4b9c-x2k4z"),
         ("GIT_SHA", "3f2a9c1b7d4e5f60718293a4b5c6d7e8f9012345"),  # 40 chars, no aws/secret hint
         ("JAVA_OPTS", "-Xmx512m -Dfile.encoding=UTF-8"),
-        ("DB_PASSWORD", format_marker("password", "already-redacted")),
+        ("DB_PASSWORD", "<redacted:zt kind=password len=16 sha256=46138d35a1fb>"),
         ("DB_PASSWORD", "null"),
         ("SECRET_NAME", "db-credentials"),  # key names a reference
         ("secret-namespace", "kube-system"),

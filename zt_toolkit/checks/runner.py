@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 STATUS_REASONS = {
     "pass": "compliant",
     "not_applicable": "nothing to evaluate",
-    "not_assessed": "data not collected",
+    "not_assessed": "data not available",
     "error": "check failed to run",
 }
 

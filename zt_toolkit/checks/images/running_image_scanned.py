@@ -32,7 +32,7 @@ def running_image_scanned(frames, params) -> pd.DataFrame:
     times. Fails:
     never scanned (ScanNotFoundException), FAILED / UNSUPPORTED_IMAGE / SCAN_ELIGIBILITY_EXPIRED
     / in progress, a digest no longer in the repository (ImageNotFoundException), or too old.
-    A workload with an image whose record was not collected is not applicable (not assessed);
+    A workload with an image whose record was not collected is not assessed;
     images from other registries are not applicable. No record at all: not assessed.
     """
     max_days = int(params["max_age_days"])
@@ -55,17 +55,17 @@ def running_image_scanned(frames, params) -> pd.DataFrame:
         label = image_label(r.container, r.repository, r.tag, r.digest)
         state = r.scan_status
         if pd.isna(state):
-            statuses.append("not_applicable")
-            texts.append(f"{label}: no scan record collected (not assessed)")
+            statuses.append("not_assessed")
+            texts.append(f"{label}: no scan record collected")
         elif state == "NOT_SCANNED":
             statuses.append("fail")
             texts.append(f"{label}: never scanned (ScanNotFoundException)")
         elif state == "ERROR":
             code = r.error_code if isinstance(r.error_code, str) else "error"
             gone = code == "ImageNotFoundException"
-            statuses.append("fail" if gone else "not_applicable")
+            statuses.append("fail" if gone else "not_assessed")
             texts.append(f"{label}: " + ("digest no longer in the repository, cannot be scanned"
-                                         if gone else f"scan unreadable ({code}, not assessed)"))
+                                         if gone else f"scan unreadable ({code})"))
         elif state in ("COMPLETE", "ACTIVE"):
             if pd.isna(a):
                 statuses.append("fail")
@@ -83,7 +83,7 @@ def running_image_scanned(frames, params) -> pd.DataFrame:
                             else ""))
     judged = per_workload(joined, pd.Series(statuses, dtype=object),
                           pd.Series(texts, dtype=object),
-                          precedence=("fail", "not_applicable", "pass"))
+                          precedence=("fail", "not_assessed", "not_applicable", "pass"))
     others = ri[~home]
     outside = others[~others.set_index(["kind", "namespace", "name"]).index.isin(
         joined.set_index(["kind", "namespace", "name"]).index)]

@@ -36,8 +36,8 @@ def running_image_vulnerabilities_absent(frames, params) -> pd.DataFrame:
     (default CRITICAL, HIGH). One row per workload: fail when any of its images has a counted
     finding (detail: image, digest, counts, first CVEs); pass when every scanned image is clean.
     Images outside the account's ECR, and images that were never scanned, cannot be judged
-    here: a workload with no scan result at all is not applicable ("no scan result"), and
-    running_image_scanned reports the missing scans. When no running ECR image has a scan
+    here: a workload with an image that has no scan result is not assessed ("no scan result",
+    unless another image already fails), and running_image_scanned reports the missing scans. When no running ECR image has a scan
     record the check is not assessed.
     """
     severities = [str(s).upper() for s in params["severities"]]
@@ -67,9 +67,10 @@ def running_image_vulnerabilities_absent(frames, params) -> pd.DataFrame:
                 texts.append(f"{label}: no {'/'.join(severities)} finding")
         else:
             texts.append(f"{label}: no scan result")
-    status = np.where(vulnerable, "fail", np.where(has_result, "pass", "not_applicable"))
+    # an image without a scan result may carry anything: not assessed, never a pass
+    status = np.where(vulnerable, "fail", np.where(has_result, "pass", "not_assessed"))
     judged = per_workload(joined, pd.Series(status), pd.Series(texts, dtype=object),
-                          precedence=("fail", "pass", "not_applicable"))
+                          precedence=("fail", "not_assessed", "pass"))
     others = ri[~home]
     outside = others[~others.set_index(["kind", "namespace", "name"]).index.isin(
         joined.set_index(["kind", "namespace", "name"]).index)]
