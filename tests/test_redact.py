@@ -12,7 +12,6 @@ from zt_toolkit.sources.redact import (
     LAST_APPLIED,
     MARKER_RE,
     RedactionMarker,
-    format_marker,
     parse_marker,
     redact_object,
     redact_pod_spec,

@@ -16,9 +16,12 @@ A YAML file, one per client engagement::
         owner: jane.doe@acme.example
         expires: 2027-03-31
     segmentation:
-      - {name: frontend never reaches database, from: {namespace: storefront, labels: {app: frontend}},
-         to: {namespace: storefront, labels: {app: postgres}}, port: 5432, protocol: TCP,
-         expect: deny}
+        - name: frontend never reaches database
+        from: {namespace: storefront, labels: {app: frontend}}
+        to: {namespace: storefront, labels: {app: postgres}}
+        port: 5432
+        protocol: TCP
+        expect: deny
 
 Waivers whose ``expires`` date has passed are reported and not applied. The shipped EKS
 baseline (``zt_toolkit/data/baseline/*.yaml``: aws-node, kube-proxy, coredns, eks:* subjects …)
@@ -27,7 +30,6 @@ is applied like a waiver with the reason "EKS baseline: …", so it is visible i
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -53,16 +55,6 @@ class Waiver:
     owner: str = ""
     expires: date | None = None
     source: str = "config"  # "config" or "baseline"
-
-    def matches(self, check_id: str, kind: str, namespace: str, name: str) -> bool:
-        """True when this waiver covers the finding (glob patterns, case-sensitive)."""
-        return all(
-            fnmatch.fnmatchcase(value or "", pattern)
-            for value, pattern in (
-                (check_id, self.check), (kind, self.kind),
-                (namespace, self.namespace), (name, self.name),
-            )
-        )
 
     def expired(self, today: date) -> bool:
         """True when the expiry date has passed."""

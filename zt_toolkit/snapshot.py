@@ -113,7 +113,8 @@ class Manifest:
         if version != SCHEMA_VERSION:
             raise SnapshotError(
                 path,
-                f"unknown schema_version {version!r}; this zt-toolkit reads version {SCHEMA_VERSION}",
+                f"unknown schema_version {version!r}; "
+                f"this zt-toolkit reads version {SCHEMA_VERSION}",
             )
         for key in ("collected_at", "source", "cluster"):
             if key not in data:
@@ -130,7 +131,8 @@ class Manifest:
                 raise SnapshotError(
                     path, f"coverage[{key!r}] needs a status in {COVERAGE_STATUSES}, got {entry!r}"
                 )
-            coverage[key] = Coverage(entry["status"], entry.get("count"), entry.get("message") or "")
+            coverage[key] = Coverage(
+                entry["status"], entry.get("count"), entry.get("message") or "")
         return cls(
             source=data["source"],
             cluster=ClusterInfo(**{k: v for k, v in cluster.items() if k in known}),
@@ -191,7 +193,8 @@ class Snapshot:
             root = _extract(origin, Path(tmp.name))
         manifest_path = root / "manifest.json"
         if not manifest_path.is_file():
-            raise SnapshotError(origin, "manifest.json is missing: this is not a zt-toolkit snapshot")
+            raise SnapshotError(
+                origin, "manifest.json is missing: this is not a zt-toolkit snapshot")
         try:
             data = orjson.loads(manifest_path.read_bytes())
         except orjson.JSONDecodeError as exc:
@@ -321,7 +324,8 @@ class Snapshot:
             return self._aws[key]
         path = self.root / f"{key}.json"
         if not path.is_file():
-            raise SnapshotError(path, "file is missing although manifest.json lists it as collected")
+            raise SnapshotError(
+                path, "file is missing although manifest.json lists it as collected")
         try:
             records = orjson.loads(path.read_bytes())
         except orjson.JSONDecodeError as exc:
@@ -371,7 +375,8 @@ class Snapshot:
     def is_snapshot(path: str | os.PathLike[str]) -> bool:
         """True for a snapshot directory or an archive name."""
         p = Path(path)
-        return (p / "manifest.json").is_file() or (p.is_file() and p.name.endswith(ARCHIVE_SUFFIXES))
+        is_archive = p.is_file() and p.name.endswith(ARCHIVE_SUFFIXES)
+        return (p / "manifest.json").is_file() or is_archive
 
 
 def _whole_list(path: Path) -> list[dict[str, Any]]:
@@ -436,7 +441,7 @@ class SnapshotWriter:
 
     >>> w = SnapshotWriter("snap", source="demo", cluster={"name": "c"})   # doctest: +SKIP
     >>> w.write_k8s("pods", pods, kind="PodList")                          # doctest: +SKIP
-    >>> w.write_aws("eks", "describe_cluster", [{"params": {...}, "response": {...}}])  # doctest: +SKIP
+    >>> w.write_aws("eks", "describe_cluster", records)                    # doctest: +SKIP
     >>> w.close()                                                          # doctest: +SKIP
     """
 
@@ -455,7 +460,8 @@ class SnapshotWriter:
         if self.path.exists() and not overwrite:
             raise SnapshotError(self.path, "already exists (pass overwrite=True to replace it)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = Path(tempfile.mkdtemp(prefix=f"{self.path.name}.partial-", dir=self.path.parent))
+        self._tmp = Path(
+            tempfile.mkdtemp(prefix=f"{self.path.name}.partial-", dir=self.path.parent))
         self._overwrite = overwrite
         self.manifest = Manifest(
             source=source,

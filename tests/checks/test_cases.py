@@ -15,7 +15,8 @@ def test_case(path, tmp_path):
     chk = get_check(path.parent.name)
     findings = run_checks(build_case_frames(case, tmp_path), [chk])
     statuses = dict(zip(
-        findings.kind + "/" + findings.namespace + "/" + findings.name, findings.status))
+        findings.kind + "/" + findings.namespace + "/" + findings.name, findings.status,
+        strict=True))
     outcome = outcome_of(path)
     errors = findings[findings.status == "error"]
     assert errors.empty, f"check raised: {errors.detail.tolist()}"

@@ -38,7 +38,7 @@ def frames_with(snapshot, **config):
 
 
 def by_name(findings):
-    return dict(zip(findings.name, findings.status))
+    return dict(zip(findings.name, findings.status, strict=True))
 
 
 def test_findings_have_the_fixed_schema_and_per_workload_rows(snapshot):
@@ -109,8 +109,8 @@ def test_waivers_apply_until_they_expire(snapshot):
     live = run_checks(frames_with(snapshot, waivers=[{**waiver, "expires": "2027-01-01"}],
                                   today="2026-11-27"), [get_check(APE)]).set_index("name")
     assert live.loc["bad", "waived"] and live.loc["bad", "status"] == "fail"
-    assert "vendor image (owner ops@example.com, expires 2027-01-01)" == live.loc[
-        "bad", "waiver_reason"]
+    assert live.loc[
+        "bad", "waiver_reason"] == "vendor image (owner ops@example.com, expires 2027-01-01)"
     assert not live.loc["good", "waived"]
     expired = run_checks(frames_with(snapshot, waivers=[{**waiver, "expires": "2026-10-01"}],
                                      today="2026-11-27"), [get_check(APE)]).set_index("name")

@@ -58,7 +58,9 @@ def results(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return df
 
 
-def results_per_row(df: pd.DataFrame, failed: pd.Series, detail: pd.Series | str = "") -> pd.DataFrame:
+def results_per_row(
+    df: pd.DataFrame, failed: pd.Series, detail: pd.Series | str = ""
+) -> pd.DataFrame:
     """One result per row of ``df`` (which carries ``kind, namespace, name``)."""
     out = df[KEY].copy()
     out["status"] = _as_mask(failed).map({True: "fail", False: "pass"}).values

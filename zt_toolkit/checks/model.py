@@ -1,4 +1,4 @@
-"""The check contract: metadata carried by a decorator, a pure function of frames, the findings schema."""
+"""The check contract: metadata on a decorator, a pure function of frames, the findings schema."""
 
 from __future__ import annotations
 

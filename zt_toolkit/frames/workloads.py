@@ -431,7 +431,8 @@ def build_nodes(frames: Frames) -> pd.DataFrame:
     """One row per Node with taints, readiness and its EC2 instance id."""
     rows = []
     for node in frames.snapshot.iter_k8s("nodes"):
-        meta, spec, status = node.get("metadata", {}), node.get("spec") or {}, node.get("status") or {}
+        meta = node.get("metadata", {})
+        spec, status = node.get("spec") or {}, node.get("status") or {}
         labels = _labels(meta)
         provider = spec.get("providerID") or ""
         rows.append({
@@ -465,7 +466,8 @@ def build_service_accounts(frames: Frames) -> pd.DataFrame:
         rows.append({
             "kind": "ServiceAccount", "namespace": ns, "name": meta.get("name", ""),
             "role_arn": ann.get(IRSA_ANNOTATION),
-            "automount_service_account_token": nullable_bool(sa.get("automountServiceAccountToken")),
+            "automount_service_account_token": nullable_bool(
+                sa.get("automountServiceAccountToken")),
             "annotations": ann, "system": ns in SYSTEM_NAMESPACES,
         })
     return from_rows(rows, SA_COLUMNS)

@@ -127,6 +127,6 @@ def ecr_repository_not_public(frames) -> pd.DataFrame:
         else:
             code = errors.get(r.name) if r.policy_state == "error" else None
             code = code if isinstance(code, str) else None
-            rows.append({**key, "status": "not_assessed",
-                         "detail": f"policy not read ({code or 'no get_repository_policy record'})"})
+            why = code or "no get_repository_policy record"
+            rows.append({**key, "status": "not_assessed", "detail": f"policy not read ({why})"})
     return pd.DataFrame(rows, columns=[*KEY, "status", "detail"])

@@ -37,8 +37,8 @@ def running_image_vulnerabilities_absent(frames, params) -> pd.DataFrame:
     finding (detail: image, digest, counts, first CVEs); pass when every scanned image is clean.
     Images outside the account's ECR, and images that were never scanned, cannot be judged
     here: a workload with an image that has no scan result is not assessed ("no scan result",
-    unless another image already fails), and running_image_scanned reports the missing scans. When no running ECR image has a scan
-    record the check is not assessed.
+    unless another image already fails), and running_image_scanned reports the missing scans.
+    When no running ECR image has a scan record the check is not assessed.
     """
     severities = [str(s).upper() for s in params["severities"]]
     account = require_home_account(frames)
