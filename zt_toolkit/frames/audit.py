@@ -17,6 +17,7 @@ import orjson
 import pandas as pd
 import pandera.pandas as pa
 
+from zt_toolkit.errors import NotAssessed
 from zt_toolkit.frames import Frames, frame, from_rows, nullable_bool
 from zt_toolkit.frames.workloads import WORKLOAD_SOURCES
 
@@ -528,3 +529,13 @@ def selects_node(node_selector: dict[str, str], node_affinity: list[dict[str, An
         return False
     terms = [t for t in node_affinity or () if t.get("matchExpressions")]
     return not terms or any(_term_matches(t, labels) for t in terms)
+
+
+def described_detectors(detectors: pd.DataFrame) -> pd.DataFrame:
+    """The detectors that get_detector described; NotAssessed when none of the listed ones was."""
+    described = detectors[detectors.described]
+    if described.empty:
+        errors = "".join(f" ({e})" for e in detectors.error.dropna())
+        raise NotAssessed("guardduty get_detector not collected for "
+                          + ", ".join(detectors["name"]) + errors)
+    return described

@@ -8,6 +8,7 @@ import orjson
 import pandas as pd
 import yaml
 
+from zt_toolkit.errors import NotAssessed
 from zt_toolkit.frames import Frames, frame, from_rows, nullable_bool
 
 CLUSTER_COLUMNS = {
@@ -128,3 +129,35 @@ def build_eks_nodegroups(frames: Frames) -> pd.DataFrame:
             "taints": list(ng.get("taints") or ()),
         })
     return from_rows(rows, NODEGROUP_COLUMNS)
+
+
+def aws_errors(frames: Frames, service: str, operation: str) -> list[str]:
+    """List the AWS errors recorded for one operation, as ``code: message (params)``."""
+    out = []
+    for rec in frames.snapshot.aws(service, operation):
+        if "error" in rec:
+            err = rec["error"]
+            text = f"{err.get('code')}: {err.get('message', '')}".rstrip(": ")
+            out.append(f"{text} ({orjson.dumps(rec.get('params', {})).decode()})")
+    return out
+
+
+def described_clusters(frames: Frames) -> pd.DataFrame:
+    """Return the ``eks_cluster`` rows; raise NotAssessed when describe_cluster gave none.
+
+    A failed describe_cluster is recorded as an error record: it is data, and a check must not
+    judge the cluster without it.
+    """
+    clusters = frames.eks_cluster
+    if clusters.empty:
+        errors = aws_errors(frames, "eks", "describe_cluster")
+        raise NotAssessed("describe_cluster returned no cluster"
+                          + (f": {'; '.join(errors)}" if errors else ""))
+    return clusters
+
+
+def eks_cluster_row(frames: Frames) -> pd.Series:
+    """Return the described EKS cluster (the snapshot's, when several were described)."""
+    clusters = described_clusters(frames)
+    mine = clusters[clusters["name"] == frames.snapshot.cluster.name]
+    return (mine if not mine.empty else clusters).iloc[0]

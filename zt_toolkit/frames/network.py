@@ -21,7 +21,6 @@ import pandas as pd
 import pandera.pandas as pa
 
 from zt_toolkit.analysis.selectors import LabelIndex, selects_everything
-from zt_toolkit.errors import NotAssessed
 from zt_toolkit.frames import Frames, empty_frame, frame, from_rows
 from zt_toolkit.sources.catalog import SYSTEM_NAMESPACES
 
@@ -36,17 +35,6 @@ def is_world(cidr: Any) -> bool:
         return ipaddress.ip_network(str(cidr).strip(), strict=False).prefixlen == 0
     except ValueError:
         return False
-
-
-def aws_errors(frames: Frames, service: str, operation: str) -> list[str]:
-    """List the AWS errors recorded for one operation, as ``code: message (params)``."""
-    out = []
-    for rec in frames.snapshot.aws(service, operation):
-        if "error" in rec:
-            err = rec["error"]
-            text = f"{err.get('code')}: {err.get('message', '')}".rstrip(": ")
-            out.append(f"{text} ({orjson.dumps(rec.get('params', {})).decode()})")
-    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -722,17 +710,6 @@ def build_flow_logs(frames: Frames) -> pd.DataFrame:
                 "log_destination": fl.get("LogDestination") or fl.get("LogGroupName"),
             })
     return from_rows(rows, FLOW_LOG_COLUMNS)
-
-
-def described_clusters(frames: Frames) -> pd.DataFrame:
-    """Return the ``eks_cluster`` rows; raise NotAssessed when describe_cluster gave none."""
-    clusters = frames.eks_cluster
-    if clusters.empty:
-        errors = aws_errors(frames, "eks", "describe_cluster")
-        raise NotAssessed("describe_cluster returned no cluster"
-                          + (f": {'; '.join(errors)}" if errors else ""))
-    return clusters
-
 
 
 def endpoint_state(public: Any, private: Any, cidrs: Iterable[str]) -> str:

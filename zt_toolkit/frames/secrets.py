@@ -23,6 +23,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from zt_toolkit.errors import NotAssessed
 from zt_toolkit.frames import Frames, frame, from_rows, nullable_bool
 from zt_toolkit.frames.workloads import WORKLOAD_SOURCES, iter_containers
 from zt_toolkit.sources.catalog import SYSTEM_NAMESPACES
@@ -145,6 +146,23 @@ def find_kms_key(keys: pd.DataFrame, ref: str) -> pd.Series | None:
            | keys["requested"].map(lambda r: ref in r))
     matched = keys[hit.astype(bool)]
     return None if matched.empty else matched.iloc[0]
+
+
+def described_secrets_key(frames: Frames, key_ref: str) -> dict[str, Any]:
+    """The ``kms_keys`` row of the cluster's secrets key as a plain dict.
+
+    Raises :class:`NotAssessed` when the key was not described or describing it failed.
+    """
+    gaps = frames.gaps(("kms_keys",))
+    if gaps:
+        raise NotAssessed(f"secrets key {key_ref} was not described: " + "; ".join(gaps))
+    found = find_kms_key(frames.kms_keys, key_ref)
+    if found is None:
+        raise NotAssessed(f"secrets key {key_ref} has no kms describe_key record")
+    key = plain(found)
+    if key["error"]:
+        raise NotAssessed(f"kms describe_key {key_ref} failed: {key['error']}")
+    return key
 
 
 # ------------------------------------------------------------------------------------------
@@ -587,24 +605,6 @@ def build_persistent_volumes(frames: Frames) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------
 # helpers for cluster-level checks
 # ------------------------------------------------------------------------------------------
-def eks_cluster_row(frames: Frames) -> pd.Series:
-    """Return the described EKS cluster (the snapshot's, when several were described).
-
-    Raises :class:`~zt_toolkit.errors.NotAssessed` when ``describe_cluster`` holds no cluster
-    (the call failed): the error is data, and a check must not judge without it.
-    """
-    from zt_toolkit.errors import NotAssessed
-
-    clusters = frames.eks_cluster
-    if clusters.empty:
-        errors = [_error_text(r) for r in frames.snapshot.aws("eks", "describe_cluster")
-                  if "error" in r]
-        raise NotAssessed("eks describe_cluster returned no cluster"
-                          + (f" ({'; '.join(errors)})" if errors else ""))
-    mine = clusters[clusters["name"] == frames.snapshot.cluster.name]
-    return (mine if not mine.empty else clusters).iloc[0]
-
-
 def kubernetes_minor(version: Any) -> tuple[int, int] | None:
     """``"1.28"`` → ``(1, 28)``; None when unknown or unparsable."""
     try:

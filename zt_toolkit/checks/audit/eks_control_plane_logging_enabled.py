@@ -4,7 +4,7 @@ from zt_toolkit.checks.helpers import result, results
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
 from zt_toolkit.errors import ConfigError
-from zt_toolkit.frames.secrets import eks_cluster_row
+from zt_toolkit.frames.eks import eks_cluster_row
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 

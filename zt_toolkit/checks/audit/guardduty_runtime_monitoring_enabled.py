@@ -3,7 +3,7 @@ import pandas as pd
 from zt_toolkit.checks.helpers import cluster_result
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
-from zt_toolkit.errors import NotAssessed
+from zt_toolkit.frames.audit import described_detectors
 from zt_toolkit.frames.secrets import plain
 
 _MANAGEMENT = {
@@ -54,10 +54,7 @@ def guardduty_runtime_monitoring_enabled(frames) -> pd.DataFrame:
     if d.empty:
         return cluster_result(frames, failed=True,
                               detail="no GuardDuty detector in the cluster's region")
-    described = d[d.described]
-    if described.empty:
-        raise NotAssessed("guardduty get_detector not collected for "
-                          + ", ".join(d["name"]) + "".join(f" ({e})" for e in d.error.dropna()))
+    described = described_detectors(d)
     verdicts = [_runtime(plain(r)) for _, r in described.iterrows()]
     return cluster_result(frames, failed=not any(on for on, _ in verdicts),
                           detail="; ".join(text for _, text in verdicts))

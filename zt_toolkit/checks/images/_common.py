@@ -8,7 +8,7 @@ import pandas as pd
 
 from zt_toolkit.checks.helpers import KEY
 from zt_toolkit.errors import NotAssessed
-from zt_toolkit.frames.images import home_registry
+from zt_toolkit.frames.images import home_registry, scans_for_images
 
 
 def short_digest(digest: object) -> str:
@@ -63,3 +63,25 @@ def per_workload(rows: pd.DataFrame, status: pd.Series, text: pd.Series,
         out.append({**dict(zip(KEY, key, strict=True)), "status": group["status"].iloc[0],
                     "detail": shown})
     return pd.DataFrame(out)
+
+
+def scans_of_home_images(frames) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Running images of the account's own ECR joined to their scan records.
+
+    Returns ``(joined, elsewhere)``: the joined image rows, and not_applicable result rows for
+    the workloads whose images all come from other registries. Raises :class:`NotAssessed`
+    when no running ECR image has a scan record at all.
+    """
+    account = require_home_account(frames)
+    ri = frames.running_images
+    home = ri.ecr_account.eq(account).fillna(False).astype(bool)
+    joined = scans_for_images(ri[home], frames.image_scans, account)
+    if not joined.empty and joined.scan_status.isna().all():
+        raise NotAssessed("no describe_image_scan_findings record for any running image of the "
+                          f"account's ECR ({len(joined)} images)")
+    others = ri[~home]
+    outside = others[~others.set_index(KEY).index.isin(joined.set_index(KEY).index)]
+    elsewhere = per_workload(outside, pd.Series(["not_applicable"] * len(outside), dtype=object),
+                             ('"' + outside.container + '" ' + outside.image.astype(str)
+                              + ": not from the account's ECR").reset_index(drop=True))
+    return joined, elsewhere

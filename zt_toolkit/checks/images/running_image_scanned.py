@@ -1,11 +1,8 @@
-import numpy as np
 import pandas as pd
 
-from zt_toolkit.checks.images._common import image_label, per_workload, require_home_account
+from zt_toolkit.checks.images._common import image_label, per_workload, scans_of_home_images
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
-from zt_toolkit.errors import NotAssessed
-from zt_toolkit.frames.images import scans_for_images
 
 
 @check(
@@ -37,13 +34,7 @@ def running_image_scanned(frames, params) -> pd.DataFrame:
     """
     max_days = int(params["max_age_days"])
     as_of = pd.to_datetime(frames.snapshot.manifest.collected_at, utc=True, format="ISO8601")
-    account = require_home_account(frames)
-    ri = frames.running_images
-    home = ri.ecr_account.eq(account).fillna(False).astype(bool)
-    joined = scans_for_images(ri[home], frames.image_scans, account)
-    if not joined.empty and joined.scan_status.isna().all():
-        raise NotAssessed("no describe_image_scan_findings record for any running image of the "
-                          f"account's ECR ({len(joined)} images)")
+    joined, elsewhere = scans_of_home_images(frames)
     fresh_at = joined.completed_at
     active = joined.scan_status.eq("ACTIVE").fillna(False).astype(bool)
     later = joined.vulnerability_source_updated_at.where(
@@ -84,10 +75,4 @@ def running_image_scanned(frames, params) -> pd.DataFrame:
     judged = per_workload(joined, pd.Series(statuses, dtype=object),
                           pd.Series(texts, dtype=object),
                           precedence=("fail", "not_assessed", "not_applicable", "pass"))
-    others = ri[~home]
-    outside = others[~others.set_index(["kind", "namespace", "name"]).index.isin(
-        joined.set_index(["kind", "namespace", "name"]).index)]
-    rest = per_workload(outside, pd.Series(np.repeat("not_applicable", len(outside))),
-                        ('"' + outside.container + '" ' + outside.image.astype(str)
-                         + ": not from the account's ECR").reset_index(drop=True))
-    return pd.concat([judged, rest], ignore_index=True)
+    return pd.concat([judged, elsewhere], ignore_index=True)

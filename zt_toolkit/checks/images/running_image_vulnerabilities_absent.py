@@ -1,15 +1,10 @@
 import numpy as np
 import pandas as pd
 
-from zt_toolkit.checks.images._common import (
-    image_label,
-    per_workload,
-    require_home_account,
-)
+from zt_toolkit.checks.images._common import image_label, per_workload, scans_of_home_images
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
-from zt_toolkit.errors import NotAssessed
-from zt_toolkit.frames.images import SCAN_RESULT_STATUSES, scans_for_images
+from zt_toolkit.frames.images import SCAN_RESULT_STATUSES
 
 
 @check(
@@ -41,13 +36,7 @@ def running_image_vulnerabilities_absent(frames, params) -> pd.DataFrame:
     When no running ECR image has a scan record the check is not assessed.
     """
     severities = [str(s).upper() for s in params["severities"]]
-    account = require_home_account(frames)
-    ri = frames.running_images
-    home = ri.ecr_account.eq(account).fillna(False).astype(bool)
-    joined = scans_for_images(ri[home], frames.image_scans, account)
-    if not joined.empty and joined.scan_status.isna().all():
-        raise NotAssessed("no describe_image_scan_findings record for any running image of the "
-                          f"account's ECR ({len(joined)} images)")
+    joined, elsewhere = scans_of_home_images(frames)
     has_result = joined.scan_status.isin(SCAN_RESULT_STATUSES).to_numpy()
     counts = joined.severity_counts.map(
         lambda d: {s: int(d.get(s, 0)) for s in severities} if isinstance(d, dict) else {})
@@ -71,10 +60,4 @@ def running_image_vulnerabilities_absent(frames, params) -> pd.DataFrame:
     status = np.where(vulnerable, "fail", np.where(has_result, "pass", "not_assessed"))
     judged = per_workload(joined, pd.Series(status), pd.Series(texts, dtype=object),
                           precedence=("fail", "not_assessed", "pass"))
-    others = ri[~home]
-    outside = others[~others.set_index(["kind", "namespace", "name"]).index.isin(
-        joined.set_index(["kind", "namespace", "name"]).index)]
-    rest = per_workload(outside, pd.Series(["not_applicable"] * len(outside)),
-                        ('"' + outside.container + '" ' + outside.image.astype(str)
-                         + ": not from the account's ECR").reset_index(drop=True))
-    return pd.concat([judged, rest], ignore_index=True)
+    return pd.concat([judged, elsewhere], ignore_index=True)

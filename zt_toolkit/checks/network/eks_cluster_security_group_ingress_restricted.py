@@ -4,7 +4,7 @@ from zt_toolkit.checks.helpers import result, results
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
 from zt_toolkit.errors import NotAssessed
-from zt_toolkit.frames.network import aws_errors, described_clusters
+from zt_toolkit.frames.eks import aws_errors, described_clusters
 
 
 @check(

@@ -3,7 +3,8 @@ import pandas as pd
 from zt_toolkit.checks.helpers import is_true, results_per_row
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
-from zt_toolkit.frames.network import described_clusters, endpoint_state
+from zt_toolkit.frames.eks import described_clusters
+from zt_toolkit.frames.network import endpoint_state
 
 
 @check(

@@ -6,7 +6,8 @@ from zt_toolkit.checks.helpers import result, results
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
 from zt_toolkit.errors import ConfigError
-from zt_toolkit.frames.network import described_clusters, endpoint_state, flag_value
+from zt_toolkit.frames.eks import described_clusters
+from zt_toolkit.frames.network import endpoint_state, flag_value
 
 
 @check(

@@ -3,8 +3,8 @@ import pandas as pd
 from zt_toolkit.checks.helpers import result, results
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
-from zt_toolkit.errors import NotAssessed
-from zt_toolkit.frames.secrets import eks_cluster_row, find_kms_key, kubernetes_minor, plain
+from zt_toolkit.frames.eks import eks_cluster_row
+from zt_toolkit.frames.secrets import described_secrets_key, kubernetes_minor, plain
 
 DEFAULT_KEY_REASON = "AWS-owned default key only (EKS ≥ 1.28)"
 DEFAULT_KEY_DETAIL = (
@@ -55,16 +55,7 @@ def eks_secrets_encryption_kms_cmk(frames) -> pd.DataFrame:
                          detail=f"no encryptionConfig for secrets on Kubernetes {shown} "
                          "(default envelope encryption starts with EKS 1.28)")
         return results([row])
-    gaps = frames.gaps(("kms_keys",))
-    if gaps:
-        raise NotAssessed(f"secrets key {key_ref} is configured but not described: "
-                          + "; ".join(gaps))
-    found = find_kms_key(frames.kms_keys, key_ref)
-    if found is None:
-        raise NotAssessed(f"secrets key {key_ref} has no kms describe_key record")
-    key = plain(found)
-    if key["error"]:
-        raise NotAssessed(f"kms describe_key {key_ref} failed: {key['error']}")
+    key = described_secrets_key(frames, key_ref)
     shown = key["arn"] or key_ref
     if key["key_manager"] != "CUSTOMER":
         row = result("Cluster", "", c["name"], failed=True,

@@ -4,7 +4,8 @@ from zt_toolkit.checks.helpers import result, results
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
 from zt_toolkit.errors import NotAssessed
-from zt_toolkit.frames.secrets import eks_cluster_row, find_kms_key, plain
+from zt_toolkit.frames.eks import eks_cluster_row
+from zt_toolkit.frames.secrets import described_secrets_key, plain
 
 
 @check(
@@ -34,15 +35,7 @@ def kms_key_rotation_enabled(frames) -> pd.DataFrame:
                          "status": "not_applicable",
                          "detail": "no KMS key configured for secrets "
                          "(see eks_secrets_encryption_kms_cmk)"}])
-    gaps = frames.gaps(("kms_keys",))
-    if gaps:
-        raise NotAssessed(f"secrets key {key_ref} was not described: " + "; ".join(gaps))
-    found = find_kms_key(frames.kms_keys, key_ref)
-    if found is None:
-        raise NotAssessed(f"secrets key {key_ref} has no kms describe_key record")
-    key = plain(found)
-    if key["error"]:
-        raise NotAssessed(f"kms describe_key {key_ref} failed: {key['error']}")
+    key = described_secrets_key(frames, key_ref)
     shown = key["arn"] or key_ref
     if key["key_manager"] == "AWS":
         return results([result("Cluster", "", c["name"], failed=False,
