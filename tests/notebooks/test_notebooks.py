@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import os
 import re
 import shutil
 from pathlib import Path
@@ -135,8 +136,16 @@ def hostile_copy(demo: Path, dest: Path) -> Path:
 def report_dir(demo_snapshot: Path, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("report")
     snapshot = hostile_copy(demo_snapshot, root / "hostile-snapshot")
-    return render.write_report(snapshot, "Acme Shop", config=EXAMPLE_CONFIG,
-                               out=root / "reports")
+    # relative paths, as `make demo` passes them: parallel kernels must not depend on the cwd
+    cwd = Path.cwd()
+    os.chdir(root)
+    try:
+        report = render.write_report(Path("hostile-snapshot"), "Acme Shop",
+                                     config=EXAMPLE_CONFIG, out=Path("reports"))
+        assert Path.cwd() == root, "the report run must leave the working directory alone"
+    finally:
+        os.chdir(cwd)
+    return report
 
 
 @pytest.mark.slow

@@ -160,7 +160,9 @@ def execute_notebooks(
         try:
             pm.execute_notebook(
                 str(source_dir / f"{name}.ipynb"), str(result.path), parameters=parameters,
-                kernel_name=KERNEL_NAME, cwd=str(out_dir), progress_bar=False, log_output=False,
+                # no cwd=: papermill would chdir the whole process, which races between the
+                # parallel runs; every path handed to the notebooks is absolute instead
+                kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
                 request_save_on_cell_execute=False, execution_timeout=timeout,
                 **({"kernel_manager_class": _ipc_kernel_manager()} if os.name == "posix" else {}),
             )
@@ -294,7 +296,7 @@ def write_report(
     cfg = engagement_config(config_path, client)
     assessment = assess(snapshot, cfg)
     day = cfg.today.isoformat()
-    final = Path(out or "reports") / client_slug(client) / day
+    final = (Path(out or "reports") / client_slug(client) / day).resolve()
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{day}.partial-", dir=final.parent))
     try:
