@@ -210,7 +210,7 @@ WORKLOAD_COLUMNS = {
     "host_network": "boolean", "host_pid": "boolean", "host_ipc": "boolean",
     "spec_hash": "str", "source": "str", "system": "bool",
     "desired_scheduled": "Int64", "number_ready": "Int64", "tolerations": "object",
-    "node_selector": "object",
+    "node_selector": "object", "os": "string",
 }
 
 
@@ -288,8 +288,16 @@ def _scan_workloads(frames: Frames) -> dict[str, Any]:
             "number_ready": more.get("number_ready"),
             "tolerations": list(spec.get("tolerations") or ()),
             "node_selector": dict(spec.get("nodeSelector") or {}),
+            "os": _pod_os(spec),
         })
     return {"workloads": from_rows(rows, WORKLOAD_COLUMNS), "specs": specs}
+
+
+def _pod_os(spec: dict[str, Any]) -> str | None:
+    """The pod's OS: ``spec.os.name``, else a ``kubernetes.io/os`` nodeSelector (None: unknown)."""
+    name = (spec.get("os") or {}).get("name") or (spec.get("nodeSelector") or {}).get(
+        "kubernetes.io/os")
+    return str(name).lower() if name else None
 
 
 # ------------------------------------------------------------------------------------------

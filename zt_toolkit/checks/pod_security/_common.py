@@ -14,18 +14,9 @@ from zt_toolkit.checks.helpers import KEY
 
 
 def windows_workloads(frames) -> pd.DataFrame:
-    """Workloads whose pods run Windows: ``kind, namespace, name, why``."""
+    """Workloads whose pods run Windows (``os`` column of the workloads frame): their keys."""
     w = frames.workloads
-    specs = frames.pod_specs
-    os_name = w["spec_hash"].map(lambda h: str(((specs[h]["spec"].get("os") or {})
-                                                .get("name")) or "").lower())
-    selector = w["node_selector"].map(lambda s: str((s or {}).get("kubernetes.io/os", "")).lower())
-    is_windows = os_name.eq("windows") | selector.eq("windows")
-    why = os_name.map({"windows": "spec.os.name: windows"}).fillna(
-        "nodeSelector kubernetes.io/os: windows")
-    out = w.loc[is_windows, KEY].copy()
-    out["why"] = why[is_windows].values
-    return out.reset_index(drop=True)
+    return w.loc[w["os"].eq("windows").fillna(False).astype(bool), KEY].reset_index(drop=True)
 
 
 def linux_only(rows: pd.DataFrame, frames, control: str) -> pd.DataFrame:
@@ -33,13 +24,10 @@ def linux_only(rows: pd.DataFrame, frames, control: str) -> pd.DataFrame:
     win = windows_workloads(frames)
     if win.empty or rows.empty:
         return rows
-    keys = pd.MultiIndex.from_frame(rows[KEY])
-    why = win.set_index(KEY)["why"]
-    hit = keys.isin(why.index)
+    hit = pd.MultiIndex.from_frame(rows[KEY]).isin(pd.MultiIndex.from_frame(win))
     rows = rows.copy()
     rows.loc[hit, "status"] = "not_applicable"
-    rows.loc[hit, "detail"] = [f"Windows pod ({why.loc[k]}): {control} is Linux-only"
-                               for k in keys[hit]]
+    rows.loc[hit, "detail"] = f"Windows pod: {control} is Linux-only"
     if "reason" in rows:
         rows.loc[hit, "reason"] = ""
     return rows
