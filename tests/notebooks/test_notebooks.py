@@ -135,7 +135,7 @@ def hostile_copy(demo: Path, dest: Path) -> Path:
 @pytest.fixture(scope="module")
 def report_dir(demo_snapshot: Path, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("report")
-    snapshot = hostile_copy(demo_snapshot, root / "hostile-snapshot")
+    hostile_copy(demo_snapshot, root / "hostile-snapshot")
     # relative paths, as `make demo` passes them: parallel kernels must not depend on the cwd
     cwd = Path.cwd()
     os.chdir(root)

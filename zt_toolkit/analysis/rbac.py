@@ -11,7 +11,11 @@ The small public core the RBAC engine builds on. The rules, as
   one; we follow the API server);
 - **resourceNames**: an empty list allows every object; a non-empty one restricts the rule to the
   named objects, so it never grants ``create``, ``list`` or ``watch`` of a whole collection.
-  :func:`grants` asks about *every* object of a resource unless ``resource_name`` is given;
+  ``create`` and ``deletecollection`` of a top-level resource carry no object name, so a named
+  rule never grants them (a subresource request always names its parent: ``create`` on
+  ``serviceaccounts/token`` or ``nodes/proxy`` can be restricted by name).
+  :func:`grants` asks about *every* object of a resource unless ``resource_name`` is given, or
+  about *some* object with ``any_name=True``;
 - rules with ``nonResourceURLs`` carry no resources and never match a resource request.
 
 A rules frame is anything with the tuple columns ``api_groups``, ``resources``, ``verbs`` and
@@ -41,11 +45,14 @@ ALL = "*"
 RBAC_GROUP = "rbac.authorization.k8s.io"
 READ_VERBS = ("get", "list", "watch")
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+#: Verbs whose request names no object on a top-level resource: resourceNames never grant them.
+NAMELESS_VERBS = ("create", "deletecollection")
 
 #: Groups every ServiceAccount belongs to (besides ``system:serviceaccounts:<namespace>``).
 SERVICE_ACCOUNT_GROUPS = ("system:serviceaccounts", "system:authenticated")
 SA_USER_PREFIX = "system:serviceaccount:"
 SA_GROUP_PREFIX = "system:serviceaccounts:"
+SUBJECT_KEY = ["kind", "namespace", "name"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -80,19 +87,41 @@ def resource_name_matches(resource_names: Iterable[str], name: str | None) -> bo
     return name is not None and name in names
 
 
+def names_apply(verb: str, resource: str) -> bool:
+    """Tell whether a request of ``verb`` on ``resource`` names an object (resourceNames apply).
+
+    ``create`` and ``deletecollection`` of a top-level resource name none; every subresource
+    request names its parent object.
+
+    >>> names_apply("create", "configmaps"), names_apply("create", "serviceaccounts/token")
+    (False, True)
+    """
+    return "/" in resource or verb not in NAMELESS_VERBS
+
+
 def rule_grants(rule: Any, verb: str, resource: str, api_group: str = "",
-                resource_name: str | None = None) -> bool:
+                resource_name: str | None = None, *, any_name: bool = False) -> bool:
     """Tell whether one rule (a row or mapping with the tuple fields) grants the request.
+
+    ``resource_name`` asks about one object, ``None`` about every object; ``any_name=True``
+    about some object (a rule restricted by resourceNames counts where names apply).
 
     >>> rule_grants({"api_groups": ("",), "resources": ("*/exec",), "verbs": ("create",),
     ...              "resource_names": ()}, "create", "pods/exec")
     True
     """
     get = rule.get if hasattr(rule, "get") else lambda k: getattr(rule, k)
+    names = tuple(get("resource_names") or ())
+    if names and not names_apply(verb, resource):
+        named = False
+    elif names and any_name:
+        named = True
+    else:
+        named = resource_name_matches(names, resource_name)
     return (verb_matches(get("verbs") or (), verb)
             and api_group_matches(get("api_groups") or (), api_group)
             and resource_matches(get("resources") or (), resource)
-            and resource_name_matches(get("resource_names") or (), resource_name))
+            and named)
 
 
 # ------------------------------------------------------------------------------------------
@@ -112,7 +141,8 @@ def _as_tuple(value: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def grants(rules: pd.DataFrame, verb: str | Iterable[str], resource: str | Iterable[str],
-           api_group: str = "", *, resource_name: str | None = None) -> pd.Series:
+           api_group: str = "", *, resource_name: str | None = None,
+           any_name: bool = False) -> pd.Series:
     """Tell, per rule, whether it grants any of ``verb`` on any of ``resource`` in ``api_group``.
 
     Parameters
@@ -129,6 +159,10 @@ def grants(rules: pd.DataFrame, verb: str | Iterable[str], resource: str | Itera
     resource_name
         Ask about one named object; ``None`` (default) asks about every object of the resource,
         which rules restricted by ``resourceNames`` do not grant.
+    any_name
+        Ask about *some* object: rules restricted by ``resourceNames`` count too, for the
+        requests that name an object (see :func:`names_apply`). For rights that are dangerous
+        on any single object (``nodes/proxy`` of one node, a token of one service account).
 
     Returns
     -------
@@ -141,16 +175,28 @@ def grants(rules: pd.DataFrame, verb: str | Iterable[str], resource: str | Itera
     >>> perms = Frames(snapshot).subject_permissions                 # doctest: +SKIP
     >>> perms[grants(perms, "create", "pods/exec")][["kind", "name"]]  # doctest: +SKIP
     """
+    if resource_name is not None and any_name:
+        raise ValueError("ask about one resource_name or about any_name, not both")
     verbs, resources = _as_tuple(verb), _as_tuple(resource)
     if rules.empty:
         return pd.Series(False, index=rules.index, dtype=bool)
-    mask = _per_value(rules["verbs"], lambda v: any(verb_matches(v, x) for x in verbs))
-    mask &= _per_value(rules["api_groups"], lambda g: api_group_matches(g, api_group))
-    mask &= _per_value(rules["resources"],
-                       lambda r: any(resource_matches(r, x) for x in resources))
-    mask &= _per_value(rules["resource_names"],
-                       lambda n: resource_name_matches(n, resource_name))
-    return pd.Series(mask, index=rules.index, dtype=bool)
+    group = _per_value(rules["api_groups"], lambda g: api_group_matches(g, api_group))
+    unnamed = _per_value(rules["resource_names"], lambda n: not n)
+    if resource_name is None and not any_name:  # every object: named rules never count
+        mask = _per_value(rules["verbs"], lambda v: any(verb_matches(v, x) for x in verbs))
+        mask &= _per_value(rules["resources"],
+                           lambda r: any(resource_matches(r, x) for x in resources))
+        return pd.Series(mask & group & unnamed, index=rules.index, dtype=bool)
+    named = (~unnamed if any_name else
+             _per_value(rules["resource_names"], lambda n: resource_name in n))
+    by_verb = {x: _per_value(rules["verbs"], lambda v, x=x: verb_matches(v, x)) for x in verbs}
+    by_resource = {x: _per_value(rules["resources"], lambda r, x=x: resource_matches(r, x))
+                   for x in resources}
+    mask = np.zeros(len(rules), dtype=bool)
+    for v in verbs:  # whether names apply depends on the (verb, resource) pair
+        for r in resources:
+            mask |= by_verb[v] & by_resource[r] & (unnamed | (named & names_apply(v, r)))
+    return pd.Series(mask & group, index=rules.index, dtype=bool)
 
 
 def uses_wildcard(rules: pd.DataFrame) -> pd.Series:
@@ -179,6 +225,69 @@ def grants_escalation(rules: pd.DataFrame) -> pd.Series:
             | grants(rules, "impersonate", ("userextras", "uids"), "authentication.k8s.io"))
 
 
+#: Resources whose ``create`` runs a pod of the creator's choosing, by API group: pods and every
+#: built-in controller of pods.
+WORKLOAD_RESOURCES = (("", ("pods", "replicationcontrollers")),
+                      ("apps", ("deployments", "daemonsets", "statefulsets", "replicasets")),
+                      ("batch", ("jobs", "cronjobs")))
+
+
+def grants_workload_creation(rules: pd.DataFrame, *, template_updates: bool = True) -> pd.Series:
+    """Tell, per rule, whether it lets the subject run a pod of its choosing.
+
+    ``create`` on pods or a workload controller (:data:`WORKLOAD_RESOURCES`), or (with
+    ``template_updates``) ``update`` / ``patch`` of a controller, whose new pod template the
+    controller then runs. The pod may use any ServiceAccount, hostPath or privilege of its
+    namespace that admission allows.
+    """
+    mask = pd.Series(False, index=rules.index, dtype=bool)
+    for group, resources in WORKLOAD_RESOURCES:
+        mask |= grants(rules, "create", resources, group)
+        controllers = tuple(r for r in resources if r != "pods")
+        if template_updates and controllers:
+            mask |= grants(rules, ("update", "patch"), controllers, group)
+    return mask
+
+
+CERTIFICATES_GROUP = "certificates.k8s.io"
+
+
+def grants_csr_approval(rules: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Return the two masks whose *combination* approves certificate signing requests.
+
+    Approving needs ``update`` (or ``patch``) on ``certificatesigningrequests/approval`` and
+    ``approve`` on ``signers`` (certificates.k8s.io) for the request's signer: any signer
+    counts, so rules restricted to named signers (``kubernetes.io/kube-apiserver-client``,
+    ``example.com/*``) count too. Both are cluster-scoped: only cluster-wide grants count.
+    Combine per subject with :func:`subjects_holding_all`.
+    """
+    cluster = rules["scope"].eq("cluster") if "scope" in rules else True
+    approval = grants(rules, ("update", "patch"), "certificatesigningrequests/approval",
+                      CERTIFICATES_GROUP, any_name=True) & cluster
+    signers = grants(rules, "approve", "signers", CERTIFICATES_GROUP, any_name=True) & cluster
+    return approval, signers
+
+
+def subjects_holding_all(perms: pd.DataFrame, *masks: pd.Series) -> pd.Series:
+    """Keep the rows of ``masks`` whose subject holds a row of *every* mask.
+
+    For rights that work only together (CSR approval and a signer; delete and create to
+    replace an object): returns a mask on ``perms`` of the rows in any of ``masks``, for the
+    subjects (``kind, namespace, name``) that have at least one row in each.
+    """
+    if perms.empty or not masks:
+        return pd.Series(False, index=perms.index, dtype=bool)
+    keys = pd.MultiIndex.from_frame(perms[SUBJECT_KEY])
+    holds_all = np.ones(len(perms), dtype=bool)
+    for mask in masks:
+        holders = keys[mask.reindex(perms.index, fill_value=False).to_numpy()]
+        holds_all &= keys.isin(holders)
+    union = np.zeros(len(perms), dtype=bool)
+    for mask in masks:
+        union |= mask.reindex(perms.index, fill_value=False).to_numpy()
+    return pd.Series(union & holds_all, index=perms.index, dtype=bool)
+
+
 def holds_cluster_admin(perms: pd.DataFrame) -> pd.Series:
     """Tell, per permission row, whether it comes from cluster-admin or a copy of its rule."""
     named = perms["role_kind"].eq("ClusterRole") & perms["role_name"].eq("cluster-admin")
@@ -194,7 +303,6 @@ def wildcard_fields(rule: Any) -> list[str]:
 # ------------------------------------------------------------------------------------------
 # subjects
 # ------------------------------------------------------------------------------------------
-SUBJECT_KEY = ["kind", "namespace", "name"]
 
 
 def _join(values: Iterable[str], limit: int = 5) -> str:
@@ -231,27 +339,51 @@ def describe_grant(perms: pd.DataFrame) -> pd.Series:
     return pd.Series(text, index=perms.index)
 
 
+def named_objects(perms: pd.DataFrame) -> pd.Series:
+    """Text per permission row restricted by resourceNames: ``" (only aws-auth, coredns)"``."""
+    if perms.empty:
+        return pd.Series([], index=perms.index, dtype=object)
+    return perms["resource_names"].map(
+        lambda n: f" (only {', '.join(n[:5])}{' ...' if len(n) > 5 else ''})" if n else "")
+
+
+def _grants_by_subject(perms: pd.DataFrame, mask: pd.Series,
+                       note: pd.Series | None) -> pd.Series:
+    """``describe_grant`` of the rows in ``mask``, joined per subject (a Series on the key)."""
+    keep = mask.reindex(perms.index, fill_value=False).to_numpy()
+    hits = perms[keep]
+    text = describe_grant(hits) + named_objects(hits)
+    if note is not None:
+        text = text + note.reindex(perms.index).fillna("").astype(str)[keep]
+    return (pd.DataFrame({**{k: hits[k] for k in SUBJECT_KEY}, "how": text})
+            .groupby(SUBJECT_KEY, sort=False)["how"]
+            .agg(lambda s: _join(dict.fromkeys(s))))
+
+
 def subject_results(subjects: pd.DataFrame, perms: pd.DataFrame, granted: pd.Series,
-                    what: str, note: pd.Series | None = None) -> pd.DataFrame:
+                    what: str, note: pd.Series | None = None, *,
+                    noted: pd.Series | None = None, noted_what: str = "") -> pd.DataFrame:
     """One check row per subject: ``fail`` when any of its permission rows is ``granted``.
 
     ``subjects`` holds ``kind, namespace, name`` (see :func:`subjects_of`); ``perms`` is
     ``subject_permissions`` (or a subset) and ``granted`` a mask on it. The detail of a failing
     row reads ``<what>: ClusterRole "x" via ClusterRoleBinding "y" (cluster-wide); ...``;
-    ``note`` (text per permission row, aligned with ``perms``) is appended to each grant.
+    ``note`` (text per permission row, aligned with ``perms``) is appended to each grant, and
+    a rule restricted by resourceNames says which objects. ``noted`` marks rows that do not
+    fail a subject but are worth stating: a passing subject holding one gets the detail
+    ``<noted_what>: <grants>`` (a namespace-scoped right where the check judges cluster-wide
+    ones).
     """
-    keep = granted.reindex(perms.index, fill_value=False).to_numpy()
-    hits = perms[keep]
-    text = describe_grant(hits)
-    if note is not None:
-        text = text + note.reindex(perms.index).fillna("").astype(str)[keep]
-    how = (pd.DataFrame({**{k: hits[k] for k in SUBJECT_KEY}, "how": text})
-           .groupby(SUBJECT_KEY, sort=False)["how"]
-           .agg(lambda s: _join(dict.fromkeys(s))))
     out = subjects[SUBJECT_KEY].drop_duplicates().reset_index(drop=True)
-    found = how.reindex(pd.MultiIndex.from_frame(out))
-    out["status"] = ["fail" if isinstance(d, str) else "pass" for d in found]
-    out["detail"] = [f"{what}: {d}" if isinstance(d, str) else "" for d in found]
+    key = pd.MultiIndex.from_frame(out)
+    found = _grants_by_subject(perms, granted, note).reindex(key)
+    failed = [isinstance(d, str) for d in found]
+    out["status"] = ["fail" if f else "pass" for f in failed]
+    out["detail"] = [f"{what}: {d}" if f else "" for f, d in zip(failed, found, strict=True)]
+    if noted is not None:
+        extra = _grants_by_subject(perms, noted, note).reindex(key)
+        out["detail"] = [f"{noted_what}: {x}" if not f and isinstance(x, str) else d
+                         for f, d, x in zip(failed, out["detail"], extra, strict=True)]
     return out
 
 

@@ -5,6 +5,7 @@ from zt_toolkit.analysis.rbac import (
     describe_grant,
     grants,
     grants_escalation,
+    grants_workload_creation,
     holds_cluster_admin,
     service_account_permissions,
     token_mounts,
@@ -13,18 +14,13 @@ from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
 
 SYSTEM_NS = "kube-system"
-WORKLOAD_RESOURCES = (("", ("pods",)),
-                      ("apps", ("deployments", "daemonsets", "statefulsets", "replicasets")),
-                      ("batch", ("jobs", "cronjobs")))
 
 
 def takeover_rights(sp: pd.DataFrame) -> pd.Series:
     """Name the takeover right each permission row grants ('' when none), most severe first."""
     cluster = sp["scope"].eq("cluster")
     in_system = cluster | sp["scope_namespace"].eq(SYSTEM_NS)
-    creates = pd.Series(False, index=sp.index)
-    for group, resources in WORKLOAD_RESOURCES:
-        creates |= grants(sp, "create", resources, group)
+    creates = grants_workload_creation(sp)
     rights = np.select(
         [holds_cluster_admin(sp) & cluster,
          grants_escalation(sp) & in_system,
@@ -57,7 +53,8 @@ def workload_cluster_takeover_rights_absent(frames) -> pd.DataFrame:
     pods in kube-system, bind, escalate or impersonate, or is cluster-admin, the cluster is
     lost. Rights count through direct bindings and through the groups every service account is
     in (system:serviceaccounts, system:serviceaccounts:<ns>, system:authenticated). Pod creation
-    counts as the workload controllers too (a DaemonSet in kube-system is a pod there). A
+    counts as the workload controllers too (a DaemonSet in kube-system is a pod there), and so
+    does update/patch of a controller (its new pod template runs). A
     workload that does not mount a token (automountServiceAccountToken false on the pod, or on
     its ServiceAccount with the pod unset) passes with that noted; a token mounted through an
     explicit projected volume is not seen. EKS add-ons are judged by the EKS baseline.
