@@ -613,3 +613,11 @@ def test_no_pathological_regex_time(value: str) -> None:
     redact_text("dashboard_token", value)
     redact_text("dashboard.json", value)
     assert time.perf_counter() - start < 3.0
+
+
+def test_endpoint_urls_named_like_credentials_stay_readable() -> None:
+    # EKS Pod Identity injects this; the name says "credentials", the value is an endpoint
+    key = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+    assert redact_value(key, "http://169.254.170.23/v1/credentials") is None
+    # a query string may carry a token: still redacted by the key name
+    assert redact_value("TOKEN_URL", "https://idp.example/cb?token=abcdefabcdef123") is not None

@@ -102,6 +102,8 @@ _REFERENCE = re.compile(
     | \{\{.*\}\}                          # a template ({{ .Values.x }}, {{resolve:...}})
     | (?:/|~/|\./)[^\s]*                  # a file path: /var/run/secrets/..., ./creds
     | arn:aws[a-z-]*:\S*                  # an ARN (Secrets Manager, SSM, KMS ...)
+    | [a-z][a-z0-9+.-]*://[^\s@?\#]*       # a URL with no user info and no query: an endpoint
+                                          # (AWS_CONTAINER_CREDENTIALS_FULL_URI of Pod Identity)
     | (?:vault|ref\+[a-z0-9]+):\S+        # bank-vaults vault:secret/..., vals ref+awssecrets://
     | true | false | null | none | nil | ~
     | \d{1,5}                             # a port, a length, a TTL in seconds

@@ -1,0 +1,1 @@
+"""Loopback servers the tests (and benchmarks) start: real protocols, recorded data."""
