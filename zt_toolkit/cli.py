@@ -80,6 +80,74 @@ def demo(
     console.print(f"demo snapshot written to [bold]{path}[/]")
 
 
+@app.command()
+def collect(
+    out: Annotated[Path, typer.Option(
+        help="Snapshot folder to write, or a .tar.gz / .zip file to hand over.")],
+    cluster: Annotated[str | None, typer.Option(
+        help="EKS cluster name (default: from an `aws eks update-kubeconfig` context).")] = None,
+    region: Annotated[str | None, typer.Option(
+        help="AWS Region of the cluster (default: from the kubeconfig's cluster ARN).")] = None,
+    kubeconfig: Annotated[str | None, typer.Option(help="Kubeconfig file.")] = None,
+    context: Annotated[str | None, typer.Option(help="Kubeconfig context.")] = None,
+    in_cluster: Annotated[bool, typer.Option(
+        help="Use the pod's service account (running inside the cluster).")] = False,
+    profile: Annotated[str | None, typer.Option(help="AWS profile.")] = None,
+    role_arn: Annotated[str | None, typer.Option(
+        help="IAM role to assume in the client's account (read-only assessor role).")] = None,
+    external_id: Annotated[str | None, typer.Option(
+        help="ExternalId the client's role trust policy requires.")] = None,
+    audit_days: Annotated[int, typer.Option(
+        help="Days of audit log searched by the Logs Insights queries.")] = 7,
+    skip_aws: Annotated[bool, typer.Option(help="Collect Kubernetes only.")] = False,
+):
+    """Collect the cluster and its AWS account, read-only, into a snapshot."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from zt_toolkit.collect import collect as run_collection
+    from zt_toolkit.sources.kube import kube_target
+
+    if cluster is None or region is None:
+        try:
+            target = kube_target(kubeconfig, context, in_cluster)
+        except ZtError as exc:
+            _fail(exc)
+        cluster = cluster or target.eks_name
+        region = region or target.eks_region
+    if not cluster:
+        _fail(ZtError("name the EKS cluster with --cluster (the kubeconfig does not say it)"))
+
+    with Progress(TextColumn("{task.description:<48}"), BarColumn(), TextColumn("{task.fields[n]}"),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(source: str, items: int, done: bool) -> None:
+            if source not in tasks:
+                tasks[source] = bar.add_task(source, total=None, n="")
+            bar.update(tasks[source], n=f"{items:,}", total=1 if done else None,
+                       completed=1 if done else 0)
+
+        try:
+            result = run_collection(
+                out, cluster=cluster, region=region, kubeconfig=kubeconfig, context=context,
+                in_cluster=in_cluster, profile=profile, role_arn=role_arn,
+                external_id=external_id, audit_days=audit_days, skip_aws=skip_aws,
+                progress=progress)
+        except (ZtError, FileExistsError) as exc:
+            _fail(exc)
+    console.print(f"snapshot written to [bold]{result.path}[/] "
+                  f"({result.kubernetes_requests} Kubernetes requests, "
+                  f"{result.aws_calls} AWS calls)")
+    if result.gaps:
+        table = Table(title=f"{len(result.gaps)} source(s) not collected: the checks that need "
+                            "them will say not_assessed")
+        for col in ("source", "status", "message"):
+            table.add_column(col, overflow="fold")
+        for key, cov in sorted(result.gaps.items()):
+            table.add_row(key, cov.status, cov.message[:160])
+        console.print(table)
+
+
 @app.command(name="import")
 def import_(
     paths: Annotated[list[Path], typer.Argument(help="YAML/JSON manifest files or folders.")],

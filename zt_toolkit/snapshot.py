@@ -519,6 +519,14 @@ class SnapshotWriter:
             raise ValueError(f"a gap needs a status in {COVERAGE_STATUSES[1:]}")
         self.manifest.coverage[key] = Coverage(status, None, message)
 
+    def partial(self) -> Snapshot:
+        """What has been written so far, readable as a snapshot.
+
+        Collection reads back its Kubernetes side to learn which IAM roles, image digests and
+        instances to ask AWS about.
+        """
+        return Snapshot(self._tmp, self.manifest)
+
     def close(self) -> Path:
         """Write ``manifest.json`` and move the snapshot into place."""
         (self._tmp / "manifest.json").write_bytes(
