@@ -104,3 +104,11 @@ def test_write_findings_files(demo, tmp_path):
     assert out["file"].tolist() == ["findings.csv", "findings.json"]
     assert (tmp_path / "findings.json").is_file()
     assert "no files written" in zt.write_findings_files(demo, None).attrs["note"]
+
+
+def test_audit_queries_are_shown_with_their_text(demo):
+    queries = zt.summarize_audit_queries(demo)
+    recorded = demo.snapshot.aws("logs", "start_query")
+    assert len(queries) == len(recorded) >= 1
+    assert queries.text.iloc[0] == recorded[0]["params"]["queryString"]
+    assert queries.status.iloc[0] == "Complete" and queries.results.iloc[0] > 0

@@ -31,6 +31,7 @@ from zt_toolkit.checks.model import Pillar
 from zt_toolkit.cli import app
 from zt_toolkit.collect import collect
 from zt_toolkit.snapshot import Snapshot
+from zt_toolkit.sources.aws import AUDIT_QUERIES
 
 
 def files_under(*roots: Path) -> list[Path]:
@@ -79,8 +80,12 @@ def test_collect_to_a_handover_archive_then_report(served, demo_snapshot, tmp_pa
         statuses = set(collected[collected.pillar == pillar.value].status)
         assert {"pass", "fail"} <= statuses, (pillar.value, statuses)
 
+    # the named audit-log queries reach the report
+    queries = assess(snap).frames.audit_queries
+    assert set(queries.name) == set(AUDIT_QUERIES)
     report = write_report(archive, "Acme Shop", out=tmp_path / "reports")
-    assert (report / "report.html").is_file()
+    html = (report / "report.html").read_text()
+    assert all(name in html for name in AUDIT_QUERIES)
 
     canaries = [*api.canaries, *AWS_CANARIES.values()]
     assert len(canaries) > 10

@@ -205,8 +205,8 @@ AUDIT_EVENT_COLUMNS = {
     "window_end": "string", "query_status": "string",
 }
 QUERY_COLUMNS = {
-    "query_id": "str", "query": "string", "log_group": "string", "window_start": "string",
-    "window_end": "string", "status": "string", "results": "int64",
+    "query_id": "str", "name": "string", "query": "string", "log_group": "string",
+    "window_start": "string", "window_end": "string", "status": "string", "results": "int64",
     "records_matched": "Float64", "error": "string",
 }
 # Logs Insights field name (or alias) → column
@@ -309,6 +309,7 @@ def _scan_audit(frames: Frames) -> dict[str, pd.DataFrame]:
         params = rec.get("params") or {}
         groups = params.get("logGroupNames") or [params.get("logGroupName")]
         started[qid] = {
+            "name": rec.get("name"),  # the collector names its queries (AUDIT_QUERIES)
             "query": params.get("queryString"),
             "log_group": ", ".join(g for g in groups if g) or None,
             "window_start": _epoch_s(params.get("startTime")),
@@ -322,13 +323,13 @@ def _scan_audit(frames: Frames) -> dict[str, pd.DataFrame]:
         resp = rec.get("response")
         if resp is None:
             queries.append({"query_id": qid, **{k: meta.get(k) for k in (
-                "query", "log_group", "window_start", "window_end")},
+                "name", "query", "log_group", "window_start", "window_end")},
                 "status": "Failed", "results": 0, "error": _error_text(rec)})
             continue
         results = resp.get("results") or []
         stats = resp.get("statistics") or {}
         queries.append({"query_id": qid, **{k: meta.get(k) for k in (
-            "query", "log_group", "window_start", "window_end")},
+            "name", "query", "log_group", "window_start", "window_end")},
             "status": resp.get("status"), "results": len(results),
             "records_matched": stats.get("recordsMatched")})
         for fields in results:

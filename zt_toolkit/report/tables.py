@@ -1058,6 +1058,25 @@ def summarize_audit_events(assessment: Assessment) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
+def summarize_audit_queries(assessment: Assessment) -> pd.DataFrame:
+    """The CloudWatch Logs Insights queries run over the audit log, named, with their window.
+
+    Columns: ``query, window, status, results, text`` — so that the client can re-run them.
+    """
+    cols = ["query", "window", "status", "results", "text"]
+    q, why = frame_or_note(assessment, "audit_queries")
+    if q is None:
+        return _empty(cols, f"Audit-log queries {why}.")
+    if q.empty:
+        return _empty(cols, "No audit-log query was recorded in the snapshot.")
+    window = q["window_start"].fillna("?") + " → " + q["window_end"].fillna("?")
+    return pd.DataFrame({
+        "query": q["name"].fillna(q["query_id"]), "window": window,
+        "status": q["status"].fillna("unknown"), "results": q["results"],
+        "text": q["query"].fillna(""),
+    })[cols].reset_index(drop=True)
+
+
 def first_column(df: pd.DataFrame, names: Iterable[str]) -> str | None:
     """Return the first of ``names`` that is a column of ``df`` (None if none is)."""
     return next((n for n in names if n in df.columns), None)
