@@ -80,13 +80,3 @@ def get_check(check_id: str) -> Check:
         return _REGISTRY[check_id]
     except KeyError:
         raise KeyError(f"no check {check_id!r}") from None
-
-
-def checks_table() -> pd.DataFrame:
-    """The catalogue as a frame: id, pillar, severity, title, references (for methodology)."""
-    return pd.DataFrame(
-        [{"check_id": c.id, "pillar": c.pillar.value, "severity": c.severity.value,
-          "title": c.title, "requires": ", ".join(c.requires), "frameworks": c.frameworks,
-          "remediation": c.remediation}
-         for c in all_checks()]
-    )

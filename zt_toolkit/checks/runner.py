@@ -19,7 +19,6 @@ from zt_toolkit.checks.model import (
     FINDINGS_COLUMNS,
     FINDINGS_SCHEMA,
     RESULT_COLUMNS,
-    SEVERITY_ORDER,
     Check,
     Pillar,
 )
@@ -161,8 +160,3 @@ def _glob(values: pd.Series, pattern: str) -> np.ndarray:
     if not any(ch in pattern for ch in "*?["):
         return (values == pattern).to_numpy()
     return values.str.match(fnmatch.translate(pattern)).fillna(False).to_numpy(dtype=bool)
-
-
-def severity_rank(severity: pd.Series) -> pd.Series:
-    """Sort key: critical first."""
-    return severity.map(SEVERITY_ORDER)
