@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CLIENT ?= Acme Shop
 
-.PHONY: demo test venv browser bench lint clean
+.PHONY: demo test venv browser bench bench-report lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Chromium renders charts as vector SVG (kaleido) and, later, prints the PDF.
+# Chromium draws the charts as vector SVG (kaleido) and prints the PDF report; the Liberation
+# fonts are the report's font; poppler-utils (pdftoppm, pdftotext) lets the tests read the PDF.
+# Installed from Debian when run as root with apt-get, else explained (scripts/ensure-browser.sh).
 browser:
 	@bash scripts/ensure-browser.sh
 
@@ -33,6 +35,10 @@ test: venv browser
 
 bench: venv
 	$(BIN)/python benchmarks/bench_assess.py
+
+# per-client report (notebooks + PDF) ×3 and a batch of 10 demo clients with --jobs 2
+bench-report: venv browser
+	$(BIN)/python benchmarks/bench_report.py
 
 lint: venv
 	$(BIN)/ruff check zt_toolkit tests benchmarks

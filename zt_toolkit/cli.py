@@ -13,6 +13,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from zt_toolkit.errors import ZtError
@@ -229,22 +230,110 @@ def _print_table(findings: pd.DataFrame) -> None:
     out.print(table)
 
 
+@app.command(name="diff")
+def diff_(
+    old: Annotated[Path, typer.Argument(
+        help="Earlier assessment: a report folder, or its findings .json / .csv file.")],
+    new: Annotated[Path, typer.Argument(
+        help="Later assessment: a report folder, or its findings .json / .csv file.")],
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,  # noqa: A002
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+    all_: Annotated[bool, typer.Option(
+        "--all", help="Also list the unchanged failures (in every format).")] = False,
+):
+    """Compare two assessments: new, resolved, changed-severity and unchanged failures.
+
+    Findings are matched on check id + kind + namespace + name. Besides new and resolved
+    failures the diff lists waiver transitions (waived, waiver_expired, waiver_removed) and
+    coverage loss (not_assessed: a failure that could not be assessed again is not resolved).
+    Exit code 0 whatever changed; 2 when a folder or file cannot be read.
+    """
+    from rich.console import Console as RichConsole
+
+    from zt_toolkit.diff import diff_findings, diff_tables, load_findings, render_diff
+
+    try:
+        changes = diff_findings(load_findings(old), load_findings(new))
+    except ZtError as exc:
+        _fail(exc)
+    shown = changes if all_ else changes[changes["change"] != "unchanged"]
+    if format is Format.table:
+        tables = diff_tables(changes, title=f"{old} → {new}", show_unchanged=all_)
+        if out:
+            with out.open("w", encoding="utf-8") as fh:
+                RichConsole(file=fh, width=200, color_system=None).print(*tables)
+        else:
+            RichConsole().print(*tables)
+    else:
+        text = render_diff(shown, format.value)
+        if out:
+            out.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    if out:
+        from rich.markup import escape
+
+        console.print(f"{len(shown)} change(s) written to [bold]{escape(str(out))}[/]")
+
+
 @app.command()
 def report(
     snapshot: Annotated[Path, typer.Argument(help="Snapshot directory, .tar.gz or .zip.")],
     client: Annotated[str, typer.Option(help="Client name (used for the output folder).")],
     config: Annotated[Path | None, typer.Option(help="Engagement config YAML.")] = None,
     out: Annotated[Path | None, typer.Option(
-        help="Output folder (default reports/<client>/<date>).")] = None,
+        help="Root of the reports: the report goes to <out>/<client>/<date> "
+             "(default reports).")] = None,
+    previous: Annotated[Path | None, typer.Option(
+        help="A previous report folder or findings file: adds 'since the last "
+             "assessment'.")] = None,
+    pdf: Annotated[bool, typer.Option(
+        "--pdf/--no-pdf", help="Print <client>.pdf (needs Chrome, Edge or Chromium).")] = True,
 ):
-    """Execute the seven notebooks and write the findings and the combined HTML report."""
-    from zt_toolkit.report.render import write_report
+    """Assess, execute the notebooks and write the report folder: PDF, HTML, findings, summary."""
+    from zt_toolkit.report.render import client_slug, write_report
 
     try:
-        path = write_report(snapshot, client, config=config, out=out)
+        path = write_report(snapshot, client, config=config, out=out, previous=previous,
+                            pdf=pdf)
     except ZtError as exc:
         _fail(exc)
-    console.print(f"report written to [bold]{path}[/]")
+    document = path / f"{client_slug(client)}.pdf"
+    console.print(f"report written to [bold]{escape(str(path))}[/]"
+                  + (f"\n  {escape(str(document))}" if document.exists() else ""))
+
+
+@app.command()
+def batch(
+    clients_yaml: Annotated[Path, typer.Argument(
+        metavar="CLIENTS_YAML",
+        help="YAML with a `clients:` list of {client, snapshot, config?, previous?}.")],
+    jobs: Annotated[int, typer.Option(
+        min=1, help="Clients reported at the same time, one process each.")] = 2,
+    out: Annotated[Path, typer.Option(
+        help="Root of the reports (<out>/<client>/<date>) and of the batch summary.")] = Path(
+        "reports"),
+    pdf: Annotated[bool, typer.Option(
+        "--pdf/--no-pdf", help="Print each report to PDF (needs Chrome or Chromium).")] = True,
+):
+    """Write the reports of many clients in parallel, then batch-summary.csv and .html."""
+    from rich.markup import escape
+
+    from zt_toolkit.batch import load_batch, run_batch
+
+    try:
+        result = run_batch(load_batch(clients_yaml), out, jobs=jobs, pdf=pdf)
+    except ZtError as exc:
+        _fail(exc)
+    done = len(result.results) - len(result.failed)
+    summary = escape(str(result.summary_html))
+    console.print(f"{done} of {len(result.results)} client report(s) written in "
+                  f"{result.seconds:.0f} s; batch summary: [bold]{summary}[/]")
+    if result.failed:
+        console.print(f"[bold red]{len(result.failed)} client(s) failed:[/]")
+        for r in result.failed:
+            console.print(f"  [bold]{escape(r.client)}[/]: {escape(r.error or 'unknown error')}")
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

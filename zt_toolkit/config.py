@@ -4,6 +4,7 @@ A YAML file, one per client engagement::
 
     client: Acme Shop
     consultancy: Northwind Security
+    logo: northwind.svg          # optional; PNG, JPEG or SVG, relative to this file
     classification: Confidential
     severity_overrides:
       container_resource_limits_set: info
@@ -41,6 +42,9 @@ import yaml
 from zt_toolkit.errors import ConfigError
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".svg": "image/svg+xml"}
+"""Logo files the report cover accepts, with their media types."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class EngagementConfig:
     client: str = "Acme Shop"
     consultancy: str = "zt-toolkit"
     classification: str = "Confidential"
+    logo: Path | None = None  # consultancy logo for the report cover (resolved path)
     severity_overrides: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     waivers: list[Waiver] = field(default_factory=list)
@@ -103,8 +108,8 @@ class EngagementConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"{origin}: the config must be a mapping")
         problems: list[str] = []
-        known = {"client", "consultancy", "classification", "severity_overrides", "parameters",
-                 "waivers", "segmentation", "use_eks_baseline", "today"}
+        known = {"client", "consultancy", "logo", "classification", "severity_overrides",
+                 "parameters", "waivers", "segmentation", "use_eks_baseline", "today"}
         problems += [f"unknown key {k!r}" for k in data if k not in known]
         overrides = data.get("severity_overrides") or {}
         for check_id, sev in overrides.items():
@@ -123,6 +128,15 @@ class EngagementConfig:
                 problems.append(f"segmentation[{i}] lacks {sorted(missing)}")
             elif intent["expect"] not in ("allow", "deny"):
                 problems.append(f"segmentation[{i}].expect must be allow or deny")
+        logo = None
+        if data.get("logo"):
+            logo = Path(str(data["logo"]))
+            if not logo.is_absolute() and origin != "config":
+                logo = Path(origin).parent / logo
+            if logo.suffix.lower() not in LOGO_TYPES:
+                problems.append(f"logo: {logo.name!r} is not one of {sorted(LOGO_TYPES)}")
+            elif not logo.is_file():
+                problems.append(f"logo: {logo} does not exist")
         if problems:
             raise ConfigError(f"{origin}: " + "; ".join(problems))
         kwargs: dict[str, Any] = {
@@ -131,7 +145,7 @@ class EngagementConfig:
         }
         if "today" in data:
             kwargs["today"] = _as_date(data["today"])
-        return cls(severity_overrides=dict(overrides),
+        return cls(severity_overrides=dict(overrides), logo=logo,
                    parameters=dict(data.get("parameters") or {}),
                    waivers=waivers, segmentation=list(segmentation), **kwargs)
 

@@ -24,6 +24,15 @@ class ConfigError(ZtError):
     """An engagement config that does not validate."""
 
 
+class DiffError(ZtError):
+    """Findings that cannot be compared: missing, malformed, or lacking identity columns."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
 class CheckDefinitionError(ZtError):
     """A check whose metadata breaks the registry's rules (raised at import)."""
 
@@ -34,3 +43,7 @@ class NotAssessed(ZtError):
 
 class ReportError(ZtError):
     """A report run that failed; the message names the notebook and the cell."""
+
+
+class BrowserNotFoundError(ReportError):
+    """No usable Chrome, Edge or Chromium for the PDF (none found, or too old)."""

@@ -133,6 +133,18 @@ def test_config_errors_are_reported_together(tmp_path):
     assert str(path) in text and "urgent" in text and "needs a reason" in text and "bogus" in text
 
 
+def test_logo_resolves_against_the_config_file_and_is_checked(tmp_path):
+    (tmp_path / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (tmp_path / "good.yaml").write_text("logo: logo.svg\n")
+    assert EngagementConfig.load(tmp_path / "good.yaml").logo == tmp_path / "logo.svg"
+    (tmp_path / "missing.yaml").write_text("logo: nowhere.png\n")
+    with pytest.raises(ConfigError, match="nowhere.png does not exist"):
+        EngagementConfig.load(tmp_path / "missing.yaml")
+    (tmp_path / "kind.yaml").write_text("logo: logo.gif\n")
+    with pytest.raises(ConfigError, match="not one of"):
+        EngagementConfig.load(tmp_path / "kind.yaml")
+
+
 def test_unknown_check_parameter_is_a_config_error():
     config = EngagementConfig.from_dict({"parameters": {"x": {"nope": 1}}})
     with pytest.raises(ConfigError, match="nope"):

@@ -28,7 +28,7 @@ EXAMPLE_CONFIG = ROOT / "examples" / "acme-shop.yaml"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 PARAMETERS = ("snapshot", "client", "config", "output_dir")
 EVIL = "<script>alert(1)</script>"
-SECTION_TITLES = ["Executive summary", *PILLAR_TITLES.values()]
+SECTION_TITLES = ["Executive summary", *PILLAR_TITLES.values(), "Appendix"]
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -39,7 +39,7 @@ def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-def test_the_seven_notebooks_exist():
+def test_the_eight_notebooks_exist():
     assert [p.stem for p in NOTEBOOKS] == list(render.NOTEBOOKS)
 
 
@@ -75,7 +75,8 @@ def test_parameters_then_setup_then_one_call_per_section(path):
     for stmt in ast.parse(params[0].source).body:
         assert isinstance(stmt, ast.Assign), "the parameters cell holds only assignments"
         values[stmt.targets[0].id] = ast.literal_eval(stmt.value)  # literals only
-    assert tuple(values) == PARAMETERS
+    expected = (*PARAMETERS, "previous") if path.stem == render.SUMMARY_NOTEBOOK else PARAMETERS
+    assert tuple(values) == expected
     assert values["snapshot"] == "../reports/demo-snapshot"
     assert values["config"] == "../examples/acme-shop.yaml"
     assert (path.parent / values["config"]).is_file()
@@ -95,12 +96,18 @@ def test_parameters_then_setup_then_one_call_per_section(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_each_notebook_has_two_charts_and_its_tables(path):
+def test_each_notebook_has_its_charts_and_tables(path):
     source = "\n".join(c.source for c in code_cells(read(path)))
+    if path.stem == "07_appendix":  # tables only: findings, waivers, gaps, methodology
+        for call in ("narrate_failures_appendix", "summarize_waiver_register",
+                     "summarize_waivers", "summarize_coverage", "summarize_unassessed_checks",
+                     "summarize_check_catalogue"):
+            assert f"zt.{call}(" in source
+        return
     assert len(re.findall(r"zt\.plot_\w+\(", source)) >= 2
     if path.stem == "00_summary":
         for call in ("plot_pillar_scores", "summarize_pillars", "summarize_top_risks",
-                     "summarize_coverage", "summarize_waivers"):
+                     "narrate_coverage", "narrate_changes", "summarize_changes"):
             assert f"zt.{call}(" in source
     else:
         pillar = path.stem.split("_", 1)[1]
@@ -158,7 +165,7 @@ def test_report_folder_layout(report_dir: Path):
         assert any(c.outputs for c in code_cells(nb)), name
     assert {p.name for p in report_dir.iterdir()} == {
         *(f"{n}.ipynb" for n in render.NOTEBOOKS), "findings.csv", "findings.json",
-        "report.html"}
+        "findings.xlsx", "summary.json", "report.html", "acme-shop.pdf"}
     assert not list(report_dir.parent.glob(".*partial*"))
 
 
@@ -189,7 +196,7 @@ def test_report_html_has_every_section_with_charts_and_no_code(report_dir: Path)
     for (name, body), title in zip(found.items(), SECTION_TITLES, strict=True):
         assert f">{title}<" in body, name
         charts = body.count("<svg") + body.count("plotly-graph-div")
-        assert charts >= 2, f"{name}: {charts} charts"
+        assert charts >= (0 if name == "07_appendix" else 2), f"{name}: {charts} charts"
         assert '<table class="zt">' in body, name
     # no code: neither inputs nor prompts nor the setup call
     for needle in ("zt.setup(", "import zt_toolkit", "jp-InputArea", "In&nbsp;[", "zt.plot_"):

@@ -1,11 +1,24 @@
-"""Fixtures of the report tests: small hand-built findings frames."""
+"""Fixtures of the report tests: small hand-built findings frames, the assessed demo."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.report.factories import frame, row
+
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "acme-shop.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo(demo_snapshot: Path):
+    """The demo snapshot assessed with the demo engagement config."""
+    from zt_toolkit import assess
+    from zt_toolkit.report.notebook import engagement_config
+
+    return assess(demo_snapshot, engagement_config(DEMO_CONFIG, None))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from tests.report.factories import assessment_of, frame, row
 from zt_toolkit.report import charts, theme
-from zt_toolkit.report.notebook import find_browser
+from zt_toolkit.report.pdf import BrowserNotFoundError, find_browser
 
 EVIL = "<script>alert(1)</script>"
 
@@ -62,12 +62,15 @@ def test_plot_severity_by_pillar_placeholder():
 def test_plot_pillar_scores(mixed):
     fig = charts.plot_pillar_scores(mixed)
     bar = fig.data[0]
-    assert list(bar.x) == [100, 0, 55, 0, 0, 0]
-    assert bar.text[2] == "55  (2 of 3 checks assessed)"
+    # pod security: critical check failing on 1 of 2 resources (credit .25, weight 10) and a
+    # passing low check (weight 1): 100 * (2.5 + 1) / 11 = 31.8
+    assert list(bar.x) == [100, 0, 32, 0, 0, 0]
+    assert bar.text[2] == "32 · Traditional  (2 of 3 checks assessed)"
     assert bar.text[1] == "no score: 1 of 1 checks not assessed"
     assert bar.text[3] == "no checks"
     assert bar.marker.color[0] == theme.STATUS_COLORS["pass"]
     assert bar.marker.color[1] == theme.STATUS_COLORS["not_assessed"]
+    assert bar.marker.color[2] == theme.STATUS_COLORS["fail"]
 
 
 def test_plot_check_status(mixed):
@@ -152,8 +155,15 @@ def test_frame_based_charts_degrade_without_frames(mixed):
         assert fig.layout.annotations[0].text, plot.__name__
 
 
+def _has_browser() -> bool:
+    try:
+        return bool(find_browser())
+    except BrowserNotFoundError:
+        return False
+
+
 @pytest.mark.pdf
-@pytest.mark.skipif(find_browser() is None, reason="needs Chrome, Edge or Chromium")
+@pytest.mark.skipif(not _has_browser(), reason="needs Chrome, Edge or Chromium")
 def test_charts_render_to_svg_with_kaleido(mixed):
     os.environ.pop("PLOTLY_RENDERER", None)
     svg = pio.to_image(charts.plot_check_status(mixed, "pod_security"), format="svg")

@@ -15,13 +15,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "examples" / "acme-shop.yaml"
 
 
-@pytest.fixture(scope="module")
-def demo(demo_snapshot: Path):
-    from zt_toolkit import assess
-
-    return assess(demo_snapshot, notebook.engagement_config(CONFIG, None))
-
-
 def test_namespace_network_posture(demo):
     s = zt.summarize_namespace_network_posture(demo).set_index("namespace")
     assert s.loc["legacy-batch", "namespace_network_policy_present"] == "fail"
@@ -97,13 +90,6 @@ def test_setup_missing_snapshot_names_the_path(tmp_path, monkeypatch):
     monkeypatch.setenv("PLOTLY_RENDERER", "plotly_mimetype")
     with pytest.raises(SnapshotError, match="nowhere"):
         zt.setup(tmp_path / "nowhere")
-
-
-def test_write_findings_files(demo, tmp_path):
-    out = zt.write_findings_files(demo, tmp_path)
-    assert out["file"].tolist() == ["findings.csv", "findings.json"]
-    assert (tmp_path / "findings.json").is_file()
-    assert "no files written" in zt.write_findings_files(demo, None).attrs["note"]
 
 
 def test_audit_queries_are_shown_with_their_text(demo):

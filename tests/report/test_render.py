@@ -86,7 +86,8 @@ def test_render_html_sections_without_code_and_escaped_meta(tmp_path):
     html = render.render_html(paths, meta)
     assert EVIL not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'id="section-00_summary"' in html and 'id="section-01_network"' in html
-    assert '<a href="#section-01_network">Network security</a>' in html
+    assert re.search(r'<a href="#section-01_network"><span class="toc-num">2</span>'
+                     r'<span class="toc-text">Network security</span>', html)
     assert html.count('<figure class="chart"><svg') == 2
     assert "zt.plot_something" not in html and 'snapshot = "x"' not in html
     assert "a warning the reader must not see" not in html
@@ -96,3 +97,73 @@ def test_render_html_sections_without_code_and_escaped_meta(tmp_path):
     assert "default-src 'none'" in html
     urls = set(re.findall(r"""(?:src|href)=["']([^"'#][^"']*)""", html))
     assert urls == set(), urls
+
+
+def _notebook(tmp_path, name, *cells):
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(new_notebook(cells=list(cells)), path)
+    return path
+
+
+def test_render_html_cover_contents_and_running_header(tmp_path):
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    paths = [
+        _notebook(tmp_path, "00_summary", new_markdown_cell(
+            "# Executive summary\n\n## Overall result\n\nSee [the method](#Method) and "
+            "[CIS](https://www.cisecurity.org/benchmark/kubernetes).\n\n## Method\n\nText.")),
+        _notebook(tmp_path, "01_network", new_markdown_cell(
+            "# Network security\n\n## Overall result\n\nOther text.")),
+    ]
+    client = 'Evil"; } body { display: none } </style><script>alert(1)</script>'
+    html = render.render_html(paths, {
+        "client": client, "consultancy": "Northwind", "classification": "Confidential",
+        "cluster": "prod", "cluster_arn": "arn:aws:eks:eu-west-1:111122223333:cluster/prod",
+        "logo": logo, "score": 43.4, "stage": "Traditional", "coverage": 0.9,
+        "date": "2026-11-27", "collected_at": "2026-11-20T09:00:00+00:00"})
+    # cover: escaped client, long dates, score badge, the logo as a data URI
+    assert "<script" not in html.lower() and "</style><script>" not in html
+    assert "Evil&#34;; } body { display: none } &lt;/style&gt;" in html
+    assert "27 November 2026" in html and "20 November 2026, 09:00 UTC" in html
+    assert '<span class="score-value">43</span>' in html and "stage-traditional" in html
+    assert "arn:aws:eks:eu-west-1:111122223333:cluster/prod" in html
+    assert 'src="data:image/svg+xml;base64,' in html
+    # running header: a CSS string in which only letters, digits and spaces stay literal
+    header = re.search(r"@top-left \{ content: (\"[^\"]*\"); \}", html)
+    assert header and "<" not in header.group(1) and ";" not in header.group(1)
+    assert "\\3c " in header.group(1) and "\\22 " in header.group(1)  # < and "
+    # contents: sections and their h2s link to ids made unique per section
+    assert 'href="#section-00_summary--Overall-result"' in html
+    assert 'href="#section-01_network--Overall-result"' in html
+    assert 'id="section-01_network--Overall-result"' in html
+    assert 'data-toc-target="section-01_network--Overall-result"' in html
+    assert 'href="#section-00_summary--Method">the method</a>' in html  # in-section link
+    assert "¶" not in html and 'class="anchor-link"' not in html
+    assert "CIS <span class=\"url\">(https://www.cisecurity.org/benchmark/kubernetes)</span>" \
+        in html and 'href="https://' not in html  # external links become text
+
+
+def test_render_html_rejects_a_logo_that_is_not_what_it_says(tmp_path, caplog):
+    fake = tmp_path / "logo.png"
+    fake.write_text("<script>alert(1)</script>")
+    path = _notebook(tmp_path, "00_summary", new_markdown_cell("# Summary"))
+    html = render.render_html([path], {"client": "Acme", "logo": fake})
+    assert "data:image" not in html and "the content of the file is not image/png" in caplog.text
+    assert 'class="cover-consultancy"' in html  # the name stands in for the logo
+    forged = render.render_html([path], {"client": "Acme",
+                                         "logo_data_uri": 'data:image/png;base64,AA" onerror="x'})
+    assert "onerror" not in forged
+
+
+def test_render_html_fits_wide_tables_to_the_page(tmp_path):
+    head = "".join(f"<th>c{i}</th>" for i in range(9))
+    token = "kubectl,patch,deployment/api,--type=json,-p=[{op:remove,path:/spec/x}]"
+    table = (f'<table class="zt"><thead><tr>{head}</tr></thead><tbody><tr>'
+             f'<td class="wrap">{token}</td></tr></tbody></table>')
+    path = _notebook(tmp_path, "01_network", new_markdown_cell("# Network"),
+                     new_code_cell("t", outputs=[new_output("execute_result", execution_count=1,
+                                                            data={"text/html": table})]))
+    html = render.render_html([path], {"client": "Acme"})
+    assert '<table class="zt dense">' in html
+    assert "deployment/<wbr>api,<wbr>--type=<wbr>json" in html
+    assert html.replace("<wbr>", "").count(token) == 1

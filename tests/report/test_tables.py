@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.report.factories import assessment_of, frame, row
+from zt_toolkit.report import scores
 from zt_toolkit.report import tables as t
 from zt_toolkit.report.notebook import md_escape, narrate_pillar
 
@@ -57,20 +58,12 @@ def test_summarize_pillars_counts_all_six_pillars(mixed):
     assert s.loc["images", "checks"] == 0
 
 
-def test_score_is_severity_weighted_pass_ratio(mixed):
+def test_summarize_pillars_carries_the_scores_of_the_score_model(mixed):
     s = t.summarize_pillars(mixed).set_index("pillar")
-    # critical (10) at 1/2 and low (1) at 2/2: (10 * .5 + 1 * 1) / 11 = 54.5 -> 55
-    assert s.loc["pod_security", "score"] == 55
-    # the waived failure counts as passing: 100
-    assert s.loc["network", "score"] == 100
-    # nothing evaluated: no score, not a good one
-    assert pd.isna(s.loc["identity", "score"])
-    assert pd.isna(s.loc["images", "score"])
-
-
-def test_score_weights_are_documented():
-    assert t.SEVERITY_WEIGHTS == {"critical": 10, "high": 5, "medium": 2, "low": 1, "info": 0}
-    assert "critical 10, high 5, medium 2, low 1, info 0" in t.__doc__
+    model = scores.score_pillars(mixed).set_index("pillar")
+    assert s["score"].astype(float).equals(model["score"].astype(float))
+    assert s.loc["pod_security", "stage"] == scores.stage_label(model.loc["pod_security", "stage"])
+    assert s.loc["images", "stage"] == "Not determined"
 
 
 def test_info_only_pillar_has_no_score():

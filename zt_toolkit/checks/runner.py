@@ -23,7 +23,7 @@ from zt_toolkit.checks.model import (
     Pillar,
 )
 from zt_toolkit.checks.registry import all_checks
-from zt_toolkit.config import EngagementConfig
+from zt_toolkit.config import EngagementConfig, Waiver
 from zt_toolkit.errors import ConfigError, NotAssessed
 from zt_toolkit.frames import Frames
 
@@ -138,8 +138,7 @@ def _apply_waivers(findings: pd.DataFrame, config: EngagementConfig) -> pd.DataF
         taken = ~eligible[index]
         expired_text = np.full(len(index), "", dtype=object)
         for w in candidates:
-            hit = ~taken & _glob(rows["kind"], w.kind) & _glob(rows["namespace"], w.namespace) \
-                & _glob(rows["name"], w.name)
+            hit = ~taken & waiver_matches(rows, w)
             if w.expired(config.today):
                 expired_text[hit & (expired_text == "")] = (
                     f"waiver expired {w.expires.isoformat()} (not applied): {w.reason}")
@@ -151,6 +150,16 @@ def _apply_waivers(findings: pd.DataFrame, config: EngagementConfig) -> pd.DataF
         show_expired = ~waived[index] & failing[index] & (expired_text != "")
         reasons[index[show_expired]] = expired_text[show_expired]
     return findings.assign(waived=waived, waiver_reason=reasons.astype(str))
+
+
+def waiver_matches(findings: pd.DataFrame, waiver: Waiver) -> np.ndarray:
+    """Which findings a waiver's resource patterns (kind, namespace, name) match.
+
+    The check pattern is not applied here: the caller selects the findings of the checks it
+    covers.
+    """
+    return (_glob(findings["kind"], waiver.kind) & _glob(findings["namespace"], waiver.namespace)
+            & _glob(findings["name"], waiver.name))
 
 
 def _glob(values: pd.Series, pattern: str) -> np.ndarray:

@@ -12,6 +12,7 @@ Verb families (see STYLE.md): ``summarize_*`` → DataFrame, ``plot_*`` → plot
 
 from __future__ import annotations
 
+from zt_toolkit.report.changes import narrate_changes, summarize_changes
 from zt_toolkit.report.charts import (
     placeholder,
     plot_audit_timeline,
@@ -33,28 +34,32 @@ from zt_toolkit.report.charts import (
     plot_workload_check_heatmap,
     plot_workload_identity,
 )
+from zt_toolkit.report.export import build_summary, write_findings, write_findings_xlsx
 from zt_toolkit.report.notebook import (
     configure_renderer,
     md_escape,
     narrate_coverage,
+    narrate_failures_appendix,
     narrate_pillar,
     narrate_summary,
     setup,
-    write_findings_files,
 )
-from zt_toolkit.report.render import client_slug, render_html, write_findings, write_report
+from zt_toolkit.report.render import client_slug, render_html, write_report
+from zt_toolkit.report.scores import score_overall, score_pillars
 from zt_toolkit.report.tables import (
     SEVERITY_WEIGHTS,
     findings_table,
     render_table,
     summarize_audit_events,
     summarize_audit_queries,
+    summarize_check_catalogue,
     summarize_check_findings,
     summarize_check_results,
     summarize_checks,
     summarize_control_plane_logging,
     summarize_coverage,
     summarize_engagement,
+    summarize_failures_appendix,
     summarize_failures_by_namespace,
     summarize_image_references,
     summarize_image_registries,
@@ -67,14 +72,18 @@ from zt_toolkit.report.tables import (
     summarize_subject_rights,
     summarize_top_risks,
     summarize_unassessed_checks,
+    summarize_waiver_register,
     summarize_waivers,
     summarize_workload_checks,
     summarize_workload_identity,
 )
 
 __all__ = [
-    "client_slug", "render_html", "write_findings", "write_report",
+    "narrate_changes", "summarize_changes",
+    "build_summary", "client_slug", "render_html", "score_overall", "score_pillars",
+    "write_findings", "write_findings_xlsx", "write_report",
     "SEVERITY_WEIGHTS", "configure_renderer", "findings_table", "md_escape", "narrate_coverage",
+    "narrate_failures_appendix",
     "narrate_pillar", "narrate_summary", "placeholder", "plot_audit_timeline",
     "plot_check_status", "plot_control_plane_logging", "plot_failures_by_namespace",
     "plot_image_references", "plot_image_registries", "plot_image_vulnerabilities",
@@ -90,5 +99,6 @@ __all__ = [
     "summarize_namespace_network_posture", "summarize_namespace_pss", "summarize_pillars",
     "summarize_resource_matrix", "summarize_secret_consumption", "summarize_subject_rights",
     "summarize_top_risks", "summarize_unassessed_checks", "summarize_waivers",
-    "summarize_workload_checks", "summarize_workload_identity", "write_findings_files",
+    "summarize_workload_checks", "summarize_workload_identity",
+    "summarize_check_catalogue", "summarize_failures_appendix", "summarize_waiver_register",
 ]

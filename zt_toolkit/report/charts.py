@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 
 from zt_toolkit.checks.model import Pillar
 from zt_toolkit.report import tables as t
+from zt_toolkit.report.scores import score_overall, stage_label
 from zt_toolkit.report.theme import (
     FIGURE_WIDTH,
     MUTED,
@@ -131,31 +132,35 @@ def plot_severity_by_pillar(findings: pd.DataFrame) -> go.Figure:
 def _score_color(score: Any) -> str:
     if pd.isna(score):
         return STATUS_COLORS["not_assessed"]
-    if score >= 80:
+    if score >= 70:  # the thresholds of the advanced and initial maturity stages
         return STATUS_COLORS["pass"]
-    if score >= 50:
+    if score >= 40:
         return SEVERITY_COLORS["medium"]
     return STATUS_COLORS["fail"]
 
 
 def plot_pillar_scores(findings: pd.DataFrame) -> go.Figure:
-    """Draw one bar per pillar with its score (0–100) and how many checks it rests on."""
+    """Draw one bar per pillar with its score (0–100), maturity stage and assessed checks."""
     s = t.summarize_pillars(findings)
-    scores = [None if pd.isna(v) else int(v) for v in s["score"]]
+    scores = [None if pd.isna(v) else round(float(v)) for v in s["score"]]
     text = [
-        (f"{v}  ({a} of {c} checks assessed)" if v is not None
+        (f"{v} · {st}  ({a} of {c} checks assessed)" if v is not None
          else f"no score: {c - a} of {c} checks not assessed" if c else "no checks")
-        for v, a, c in zip(scores, s["assessed"], s["checks"], strict=True)
+        for v, st, a, c in zip(scores, s["stage"], s["assessed"], s["checks"], strict=True)
     ]
     fig = go.Figure(go.Bar(
         y=s["title"], x=[v if v is not None else 0 for v in scores], orientation="h",
         marker_color=[_score_color(v) for v in s["score"]], text=text,
         textposition="outside", cliponaxis=False, showlegend=False,
         hovertemplate="%{y}: %{x}<extra></extra>"))
-    fig.update_xaxes(range=[0, 135], tickvals=[0, 20, 40, 60, 80, 100],
-                     title_text="score (severity-weighted share of passing resources)")
+    fig.update_xaxes(range=[0, 150], tickvals=[0, 20, 40, 60, 80, 100],
+                     title_text="score (severity-weighted check credit, see Methodology)")
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Pillar scores", margin={"r": 20})
+    overall = score_overall(findings)
+    title = "Pillar scores"
+    if overall["score"] is not None:
+        title += f" · overall {round(overall['score'])}/100, {stage_label(overall['stage'])}"
+    return _layout(fig, title, margin={"r": 20})
 
 
 def plot_check_status(findings: pd.DataFrame, pillar: str | Pillar) -> go.Figure:

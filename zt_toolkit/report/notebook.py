@@ -25,6 +25,7 @@ import hashlib
 import html
 import logging
 import os
+import pickle
 import re
 import tempfile
 import threading
@@ -40,11 +41,15 @@ from zt_toolkit.assessment import Assessment, assess
 from zt_toolkit.checks.model import Pillar
 from zt_toolkit.config import EngagementConfig
 from zt_toolkit.report import tables as t
+from zt_toolkit.report.pdf import BrowserNotFoundError, find_browser
+from zt_toolkit.report.scores import score_overall, stage_label
 from zt_toolkit.report.theme import SEVERITY_LABELS, register_template
 
 log = logging.getLogger(__name__)
 
 DEMO_SNAPSHOT_NAME = "demo-snapshot"
+ASSESSMENT_CACHE_ENV = "ZT_ASSESSMENT_CACHE"
+MIMETYPE_RENDERER = "plotly_mimetype"
 STATIC_RENDERER = "plotly_mimetype+svg"
 FALLBACK_RENDERER = "plotly_mimetype+notebook"
 
@@ -88,10 +93,10 @@ def setup(
     >>> a.snapshot.cluster.name                           # doctest: +SKIP
     """
     path = ensure_snapshot(snapshot)
-    key = (_fingerprint(path), _fingerprint(Path(config)) if config else "", client or "")
+    key = cache_key(path, config, client)
     start_renderer()  # the browser starts while the checks run
     if key not in _CACHE:
-        _CACHE[key] = assess(path, engagement_config(config, client))
+        _CACHE[key] = _shared_assessment(key) or assess(path, engagement_config(config, client))
     assessment = _CACHE[key]
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
@@ -99,6 +104,33 @@ def setup(
     configure_renderer()
     configure_display()
     return assessment
+
+
+def cache_key(snapshot: str | os.PathLike[str], config: str | os.PathLike[str] | None,
+              client: str | None) -> tuple[str, str, str]:
+    """What identifies one assessment: snapshot and config (path and mtime) and client name."""
+    return (_fingerprint(Path(snapshot)), _fingerprint(Path(config)) if config else "",
+            client or "")
+
+
+def share_assessment(assessment: Assessment, key: tuple[str, str, str], path: Path) -> None:
+    """Save an assessment for the report's kernels, which then skip assessing it again.
+
+    The report writer assesses the snapshot once, pickles it into its private temporary
+    folder and names the file in ``ZT_ASSESSMENT_CACHE``; :func:`setup` in each kernel loads it
+    when the key matches. The file never leaves that folder.
+    """
+    with open(path, "wb") as fh:
+        pickle.dump((key, assessment), fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _shared_assessment(key: tuple[str, str, str]) -> Assessment | None:
+    shared = os.environ.get(ASSESSMENT_CACHE_ENV)
+    if not shared or not os.path.isfile(shared):
+        return None
+    with open(shared, "rb") as fh:
+        stored_key, assessment = pickle.load(fh)  # written by this toolkit, see share_assessment
+    return assessment if stored_key == key else None
 
 
 def _fingerprint(path: Path) -> str:
@@ -152,19 +184,6 @@ def _lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def find_browser() -> str | None:
-    """Return the Chromium-family browser kaleido would use, or None (``BROWSER_PATH`` first)."""
-    env = os.environ.get("BROWSER_PATH")
-    if env:
-        return env if os.path.isfile(env) and os.access(env, os.X_OK) else None
-    try:
-        from choreographer.browsers.chromium import Chromium
-
-        return Chromium.find_browser(skip_local=False)
-    except Exception:  # choreographer missing or its lookup failed: treat as no browser
-        return None
-
-
 def start_renderer() -> None:
     """Begin starting kaleido's browser in the background (see :func:`configure_renderer`)."""
     global _trial
@@ -173,7 +192,10 @@ def start_renderer() -> None:
     warnings.filterwarnings("ignore", message="The kopts argument is ignored")
     for name in ("kaleido", "choreographer", "logistro"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    browser = find_browser()
+    try:
+        browser: str | None = find_browser()
+    except BrowserNotFoundError:  # charts fall back to inline plotly.js (see below)
+        browser = None
     outcome: dict[str, Any] = {"browser": browser}
     worker = None
     if browser is not None:
@@ -190,7 +212,7 @@ def _kaleido_trial(outcome: dict[str, Any]) -> None:
         import plotly.graph_objects as go
         import plotly.io as pio
 
-        kaleido.start_sync_server(silence_warnings=True)
+        kaleido.start_sync_server(silence_warnings=True, mathjax=False)  # no CDN
         outcome["ok"] = pio.to_image(go.Figure(), format="svg").startswith(b"<svg")
     except Exception as exc:  # reported by configure_renderer; the fallback takes over
         outcome["error"] = exc
@@ -203,10 +225,14 @@ def configure_renderer(timeout: float = 90.0) -> str:
     drive a local Chromium: one kaleido server is started per kernel so that every figure after
     the first takes a fraction of a second. Otherwise ``plotly_mimetype+notebook`` (plotly.js
     inlined in the notebook, no CDN), with a logged note. A ``PLOTLY_RENDERER`` set in the
-    environment wins (CI without a browser sets ``plotly_mimetype``).
+    environment wins (CI without a browser sets ``plotly_mimetype``, and so does the report
+    writer, which draws every chart as SVG afterwards in one browser).
     """
     global _renderer
     if _renderer is not None:
+        return _renderer
+    if os.environ.get("PLOTLY_RENDERER") == MIMETYPE_RENDERER and _display_figures_as_json():
+        _renderer = MIMETYPE_RENDERER
         return _renderer
     import plotly.io as pio
 
@@ -234,6 +260,32 @@ def configure_renderer(timeout: float = 90.0) -> str:
     return renderer
 
 
+def _display_figures_as_json() -> bool:
+    """Show figures as plotly JSON (what the ``plotly_mimetype`` renderer emits), directly.
+
+    plotly's renderer machinery imports nbformat and jsonschema, about a second per kernel;
+    an IPython formatter for figures gives the same output without it. False outside IPython.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    ip = get_ipython()
+    if ip is None:
+        return False
+    import orjson
+    from plotly.basedatatypes import BaseFigure
+    from plotly.io import to_json
+
+    def bundle(fig: BaseFigure, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        spec = orjson.loads(to_json(fig, validate=False, remove_uids=False))
+        return {"application/vnd.plotly.v1+json": {**spec, "config": {"displaylogo": False}},
+                "text/plain": f"<{type(fig).__name__}: {len(fig.data)} trace(s)>"}
+
+    ip.display_formatter.mimebundle_formatter.for_type(BaseFigure, bundle)
+    return True
+
+
 def configure_display() -> None:
     """Show DataFrames as escaped report tables in IPython; quieter pandas defaults."""
     pd.set_option("display.max_colwidth", 300)
@@ -249,6 +301,15 @@ def configure_display() -> None:
 # ------------------------------------------------------------------------------------------
 # narrative
 # ------------------------------------------------------------------------------------------
+STAGE_MEANING = {
+    "traditional": "its weakest pillar relies on manual, static configuration with open "
+                   "paths an attacker can use",
+    "initial": "basic controls are in place in every pillar, with significant gaps left",
+    "advanced": "controls are largely in place; no critical gap is open",
+    "optimal": "controls are complete and no critical or high-severity gap is open",
+}
+"""One phrase per CISA stage, as the executive summary reads it (see report.scores)."""
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
 
 
@@ -310,8 +371,9 @@ def narrate_pillar(assessment: Assessment, pillar: str | Pillar) -> Markdown:
     else:
         lines.append(f"**No check of the {checks} fails**: {int(s['pass'])} pass.")
     if pd.notna(s["score"]):
-        lines[-1] += (f" The pillar scores **{int(s['score'])}/100** on the "
-                      f"{_plural(int(s['assessed']), 'check')} that evaluated resources.")
+        lines[-1] += (f" The pillar scores **{round(float(s['score']))}/100** on the "
+                      f"{_plural(int(s['assessed']), 'check')} that evaluated resources, "
+                      f"maturity stage **{stage_label(s['stage'])}**.")
     gaps = int(s["not_assessed"]) + int(s["error"])
     if gaps:
         un = t.summarize_unassessed_checks(f)
@@ -356,6 +418,15 @@ def narrate_summary(assessment: Assessment) -> Markdown:
                      "total. ")
     else:
         lines.append("**No check fails.** ")
+    overall = score_overall(f)
+    if overall["score"] is not None:
+        stage = overall["stage"]
+        lines.append(
+            f"Overall the cluster scores **{round(overall['score'])}/100**"
+            + (f" and stands at the **{stage_label(stage)}** stage of the CISA Zero Trust "
+               f"Maturity Model ({STAGE_MEANING[stage]})" if stage else
+               ", too little was assessed to place it on the CISA Zero Trust Maturity Model")
+            + ". ")
     scored = s.dropna(subset=["score"]).sort_values("score")
     if len(scored):
         weakest = scored.head(2)
@@ -386,6 +457,42 @@ def narrate_summary(assessment: Assessment) -> Markdown:
     return Markdown("".join(lines))
 
 
+def narrate_failures_appendix(assessment: Assessment, limit: int = 8,
+                              detail_chars: int = 160) -> Markdown:
+    """Write the findings appendix: per pillar, every failing check with resources and fix.
+
+    Each check is one paragraph (severity, title, number of failing resources), a list of up to
+    ``limit`` resources with their detail (cut at ``detail_chars``), the number left out (all
+    are in findings.xlsx) and the remediation. Built from
+    :func:`zt_toolkit.report.tables.summarize_failures_appendix`; all cluster text is escaped.
+    """
+    table = t.summarize_failures_appendix(assessment.findings, limit=limit)
+    if table.empty:
+        return Markdown(md_escape(table.attrs.get("note", "No open failure.")))
+    parts: list[str] = []
+    for pillar, rows in table.groupby("pillar", sort=False):
+        parts.append(f"### {md_escape(pillar)}")
+        for r in rows.itertuples(index=False):
+            entries = "\n".join(f"- {md_escape(_cut(line, detail_chars))}"
+                                 for line in str(r.resources).split("\n"))
+            parts.append(
+                f"**{SEVERITY_LABELS.get(r.severity, r.severity)} · {md_escape(r.check)}** "
+                f"({_plural(int(r.affected), 'failing resource')})\n\n{entries}\n\n"
+                f"*Remediation:* {_remediation(str(r.remediation))}")
+    return Markdown("\n\n".join(parts))
+
+
+def _remediation(text: str) -> str:
+    """A check's remediation (catalogue text): one line of prose, or a multi-line command block."""
+    if "\n" not in text.strip() or "```" in text:
+        return md_escape(text)
+    return f"\n\n```\n{text.strip()}\n```"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
 def narrate_coverage(assessment: Assessment) -> Markdown:
     """Write one paragraph on what the snapshot lacked and what that means for the result."""
     cov = t.summarize_coverage(assessment)
@@ -410,20 +517,3 @@ def narrate_coverage(assessment: Assessment) -> Markdown:
                      " absent without cost (for example optional CRDs of tools that are not "
                      "installed).")
     return Markdown("".join(parts).strip())
-
-
-def write_findings_files(assessment: Assessment,
-                         output_dir: str | os.PathLike[str] | None) -> pd.DataFrame:
-    """Write findings.csv and findings.json into ``output_dir``; list what was written.
-
-    Returns a small table (file, rows) for the report, or a note when ``output_dir`` is None.
-    """
-    if not output_dir:
-        df = pd.DataFrame(columns=["file", "rows"])
-        df.attrs["note"] = "No output directory was given: no files written."
-        return df
-    from zt_toolkit.report.render import write_findings
-
-    paths = write_findings(assessment.findings, output_dir)
-    return pd.DataFrame({"file": [p.name for p in paths],
-                         "rows": [len(assessment.findings)] * len(paths)})

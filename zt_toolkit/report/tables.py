@@ -18,16 +18,8 @@ otherwise ``error``, ``not_assessed``, ``pass`` (passing or waived findings), ``
 
 Scoring
 -------
-:func:`summarize_pillars` gives each pillar a simple score from 0 to 100::
-
-    score = 100 * sum(w(check) * pass_ratio(check)) / sum(w(check))
-
-over the checks that evaluated at least one resource (pass or fail), where ``pass_ratio`` is the
-share of a check's evaluated resources that pass (waived failures count as passing: the client
-accepted them), and ``w`` is the weight of the check's severity (:data:`SEVERITY_WEIGHTS`:
-critical 10, high 5, medium 2, low 1, info 0). Checks that were not assessed, errored or had
-nothing to evaluate are left out of the score and reported beside it (``assessed`` of
-``checks``): a pillar whose data was not collected has no score rather than a good one.
+:func:`summarize_pillars` carries each pillar's score, CISA maturity stage and coverage from
+:mod:`zt_toolkit.report.scores`, which documents the model.
 
 Examples
 --------
@@ -51,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from zt_toolkit.checks.model import PILLAR_TITLES, SEVERITY_ORDER, Pillar
+from zt_toolkit.report.scores import SEVERITY_WEIGHTS, score_pillars, stage_label
 from zt_toolkit.report.theme import OUTCOMES, SEVERITIES, STATUS_LABELS, badge_style
 
 if TYPE_CHECKING:
@@ -58,8 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SEVERITY_WEIGHTS = {"critical": 10, "high": 5, "medium": 2, "low": 1, "info": 0}
-"""Weight of a check's severity in the pillar score (see the module docstring)."""
 
 KEY = ["kind", "namespace", "name"]
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
@@ -316,8 +307,10 @@ def summarize_pillars(findings: pd.DataFrame) -> pd.DataFrame:
     Columns: ``pillar, title, checks, assessed`` (checks with evaluated resources), the check
     counts ``pass, fail, not_applicable, not_assessed, error``, failing checks per severity
     ``critical, high, medium, low, info``, ``failing_resources`` (open failures), ``waived``
-    (waived failures) and ``score`` (0–100, NA when nothing was assessed; see the module
-    docstring for the weights).
+    (waived failures), and from :func:`zt_toolkit.report.scores.score_pillars`: ``score``
+    (0–100, NA when nothing was assessed), ``stage`` (CISA maturity stage or None) and
+    ``coverage`` (share of the pillar's check weight that was assessed); ``stage`` holds the
+    stage's label here (``Initial``, ``Not determined`` …).
     """
     checks = summarize_checks(findings)
     rows = []
@@ -325,26 +318,23 @@ def summarize_pillars(findings: pd.DataFrame) -> pd.DataFrame:
         c = checks[checks["pillar"] == pillar.value]
         status = c["status"].value_counts()
         failing = c[c["status"] == "fail"]["severity"].value_counts()
-        scored = c[c["resources"] > 0]
-        weights = scored["severity"].map(SEVERITY_WEIGHTS).astype(float).fillna(0.0)
-        total = float(weights.sum())
-        score = (round(100 * float((weights * scored["pass_ratio"].astype(float)).sum()) / total)
-                 if total > 0 else pd.NA)
         rows.append({
             "pillar": pillar.value, "title": pillar.title, "checks": len(c),
-            "assessed": len(scored),
             **{s: int(status.get(s, 0)) for s in
                ("pass", "fail", "not_applicable", "not_assessed", "error")},
             **{s: int(failing.get(s, 0)) for s in SEVERITIES},
             "failing_resources": int(c["fail"].sum()), "waived": int(c["waived"].sum()),
-            "score": score,
         })
-    out = pd.DataFrame(rows)
+    scored = score_pillars(findings)[["pillar", "assessed", "score", "stage", "coverage"]]
+    out = pd.DataFrame(rows).merge(scored, on="pillar", how="left")
+    out = out[["pillar", "title", "checks", "assessed", *out.columns[3:-4], "score", "stage",
+               "coverage"]]
     out["score"] = out["score"].astype("Int64")
-    out.attrs["column_labels"] = {"title": "Pillar"}
-    out.attrs["display_columns"] = ["title", "score", "checks", "assessed", "pass", "fail",
-                                    "not_assessed", "error", "critical", "high", "medium",
-                                    "low", "failing_resources", "waived"]
+    out["stage"] = out["stage"].map(stage_label)
+    out.attrs["column_labels"] = {"title": "Pillar", "stage": "Maturity stage"}
+    out.attrs["display_columns"] = ["title", "score", "stage", "checks", "assessed", "pass",
+                                    "fail", "not_assessed", "error", "critical", "high",
+                                    "medium", "low", "failing_resources", "waived"]
     return out
 
 
@@ -392,6 +382,10 @@ def summarize_top_risks(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     return out
 
 
+FINDINGS_SHOWN = 20
+"""Rows of a pillar's findings table in the report (the appendix and exports hold all)."""
+
+
 def findings_table(
     findings: pd.DataFrame,
     pillar: str | Pillar | None = None,
@@ -415,7 +409,8 @@ def findings_table(
     Returns
     -------
     DataFrame with ``severity, [pillar,] check, kind, namespace, name, detail[, waiver]``,
-    most severe first, then by check, namespace and name.
+    most severe first, then by check, namespace and name. The report shows the first
+    :data:`FINDINGS_SHOWN` rows of a longer table (``attrs["max_rows"]``), with a note.
     """
     f = _of_pillar(findings, pillar)
     f = f[f["status"].isin(list(status))]
@@ -434,8 +429,9 @@ def findings_table(
         "waiver": f["waiver_reason"],
         "_v": _severity_rank(f["severity"]), "_p": _pillar_rank(f["pillar"]),
     })
-    out = out.sort_values(["_v", "_p", "check", "namespace", "name"])
-    return out[cols].reset_index(drop=True)
+    out = out.sort_values(["_v", "_p", "check", "namespace", "name"])[cols].reset_index(drop=True)
+    out.attrs["max_rows"] = FINDINGS_SHOWN
+    return out
 
 
 def summarize_check_findings(findings: pd.DataFrame, check_id: str) -> pd.DataFrame:
@@ -482,6 +478,120 @@ def summarize_waivers(findings: pd.DataFrame) -> pd.DataFrame:
     g = g.assign(_v=_severity_rank(g["severity"]))
     g = g.sort_values(["source", "_v", "check"], ascending=[False, True, True])
     return g[cols].reset_index(drop=True)
+
+
+def summarize_waiver_register(assessment: Assessment) -> pd.DataFrame:
+    """Every waiver of the engagement config, with its state and the failures it covers.
+
+    ``state`` is ``active`` (applied to at least one failure), ``expired`` (its date has passed:
+    not applied, the failures it named count as open) or ``unused`` (it matches no failure: the
+    risk was fixed or the pattern is wrong; either way, remove it). Columns: ``state, check,
+    resource, reason, owner, expires, failures``. The EKS baseline is not listed here; its
+    waived findings are in :func:`summarize_waivers`.
+    """
+    import fnmatch
+
+    from zt_toolkit.checks.runner import waiver_matches
+
+    cols = ["state", "check", "resource", "reason", "owner", "expires", "failures"]
+    cfg = assessment.config
+    if not cfg.waivers:
+        return _empty(cols, "The engagement config has no waivers.")
+    f = assessment.findings
+    failing = f[f["status"] == "fail"]
+    rows = []
+    for w in cfg.waivers:
+        scope = failing[[fnmatch.fnmatchcase(c, w.check) for c in failing["check_id"]]]
+        hits = int(waiver_matches(scope, w).sum()) if len(scope) else 0
+        state = "expired" if w.expired(cfg.today) else "active" if hits else "unused"
+        rows.append({
+            "state": state,
+            "check": check_title(w.check) if w.check != "*" else "all checks",
+            "resource": resource_label(w.kind, "" if w.namespace == "*" else w.namespace, w.name),
+            "reason": w.reason, "owner": w.owner,
+            "expires": w.expires.isoformat() if w.expires else "",
+            "failures": hits,
+        })
+    order = {"expired": 0, "unused": 1, "active": 2}
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values("state", key=lambda s: s.map(order), kind="stable").reset_index(
+        drop=True)
+
+
+def summarize_failures_appendix(findings: pd.DataFrame, limit: int = 12) -> pd.DataFrame:
+    """Every open failure, one row per failing check, for the report's appendix.
+
+    Checks are ordered by pillar, then severity. ``resources`` lists the failing resources with
+    their detail, up to ``limit``; longer lists end with how many more there are (the complete
+    list is in findings.csv/findings.xlsx). Columns: ``pillar, severity, check, affected,
+    resources, remediation, check_id``.
+    """
+    cols = ["pillar", "severity", "check", "affected", "resources", "remediation", "check_id"]
+    f = findings[outcomes(findings) == "fail"] if not findings.empty else findings
+    if f.empty:
+        return _empty(cols, "No open failure.")
+    f = f.sort_values(["namespace", "name"])
+    f = f.assign(entry=[
+        resource_label(k, ns, m) + (f" — {d}" if isinstance(d, str) and d else "")
+        for k, ns, m, d in zip(f["kind"], f["namespace"], f["name"], f["detail"], strict=True)])
+
+    def listing(entries: pd.Series) -> str:
+        items = list(entries)
+        more = len(items) - limit
+        shown = items[:limit] + ([f"… and {more} more (all in findings.xlsx)"] if more > 0 else [])
+        return "\n".join(shown)
+
+    g = (f.groupby("check_id", sort=False)
+         .agg(pillar=("pillar", "first"), severity=("severity", "first"),
+              affected=("entry", "size"), resources=("entry", listing),
+              remediation=("remediation", "first"))
+         .reset_index())
+    g["check"] = g["check_id"].map(check_title)
+    g = g.assign(_p=_pillar_rank(g["pillar"]), _v=_severity_rank(g["severity"]))
+    g = g.sort_values(["_p", "_v", "affected"], ascending=[True, True, False])
+    g["pillar"] = g["pillar"].map(pillar_title)
+    out = g[cols].reset_index(drop=True)
+    out.attrs["display_columns"] = [c for c in cols if c != "check_id"]
+    out.attrs["max_rows"] = 0  # the appendix lists every failing check
+    return out
+
+
+def summarize_check_catalogue() -> pd.DataFrame:
+    """The checks this toolkit runs, with their frameworks: the methodology appendix.
+
+    Columns: ``pillar, check_id, title, severity, cis_eks`` (CIS Amazon EKS Benchmark v1.8.0
+    sections), ``eks_bpg`` (EKS Best Practices Guide, security chapter), ``nsa_cisa`` (NSA/CISA
+    Kubernetes Hardening Guidance), ``pss`` (Kubernetes Pod Security Standards) and
+    ``also_in`` (the kubescape controls and Prowler checks that test the same thing).
+    """
+    from zt_toolkit.checks.registry import all_checks
+    from zt_toolkit.frameworks import nsa_cisa_sections
+
+    nsa = nsa_cisa_sections()
+    rows = []
+    for c in sorted(all_checks(), key=lambda c: (list(Pillar).index(c.pillar),
+                                                   SEVERITY_ORDER.get(c.severity.value, 9),
+                                                   c.id)):
+        refs: dict[str, list[str]] = {key: [] for key in ("CIS", "BPG", "PSS", "KS", "PW")}
+        for ref in c.references:
+            family, _, rest = ref.partition(" ")
+            if family in refs:
+                refs[family].append(rest)
+        rows.append({
+            "pillar": c.pillar.title, "check_id": c.id, "title": c.title,
+            "severity": c.severity.value,
+            "cis_eks": ", ".join(refs["CIS"]), "eks_bpg": ", ".join(refs["BPG"]),
+            "nsa_cisa": nsa.get(c.id, ""), "pss": ", ".join(refs["PSS"]),
+            "also_in": ", ".join([f"kubescape {r}" for r in refs["KS"]]
+                                 + [f"Prowler {r}" for r in refs["PW"]]),
+        })
+    out = pd.DataFrame(rows)
+    out.attrs["max_rows"] = 0
+    out.attrs["display_columns"] = ["pillar", "title", "severity", "cis_eks", "eks_bpg",
+                                    "nsa_cisa", "also_in"]
+    out.attrs["column_labels"] = {"cis_eks": "CIS EKS", "eks_bpg": "EKS BPG",
+                                  "nsa_cisa": "NSA/CISA", "pss": "PSS", "also_in": "Also in"}
+    return out
 
 
 def summarize_failures_by_namespace(findings: pd.DataFrame,
@@ -1128,7 +1238,7 @@ NOWRAP_COLUMNS = {"kind", "severity", "status", "outcome", "rank", "scan", "enab
 # values with long unbreakable tokens (image references, ARNs): may break anywhere
 WRAP_ANYWHERE_COLUMNS = {"name", "image", "registry", "examples", "detail", "principals",
                          "offenders", "not_assessed", "message", "why", "value", "waiver",
-                         "reason", "source"}
+                         "reason", "source", "resources"}
 
 
 def column_label(column: str) -> str:
@@ -1161,7 +1271,7 @@ def _cell(value: Any, badge: bool, percent: bool = False) -> tuple[str, bool]:
         if text == "waived":
             label = "Waived"
         return f'<span style="{badge_style(text)}">{html.escape(label)}</span>', False
-    return html.escape(text), False
+    return html.escape(text).replace("\n", "<br>"), False
 
 
 def render_table(df: pd.DataFrame, max_rows: int | None = 50) -> str:
@@ -1192,14 +1302,15 @@ def render_table(df: pd.DataFrame, max_rows: int | None = 50) -> str:
     for row in shown[columns].itertuples(index=False, name=None):
         cells = []
         for c, value in zip(columns, row, strict=True):
-            text, is_num = _cell(value, c in badges, percent=str(c).endswith("ratio"))
+            text, is_num = _cell(value, c in badges,
+                                 percent=str(c).endswith("ratio") or c == "coverage")
             klass = "num" if is_num else css[c]
             cells.append(f'<td class="{klass}">{text}</td>' if klass else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     captions = []
     if len(shown) < len(df):
         captions.append(f"Showing the first {len(shown)} of {len(df)} rows; the complete list "
-                        "is in findings.csv.")
+                        "is in findings.xlsx and findings.csv.")
     if note:
         captions.append(note)
     caption = f"<caption>{html.escape(' '.join(captions))}</caption>" if captions else ""
