@@ -98,3 +98,24 @@ def test_audit_queries_are_shown_with_their_text(demo):
     assert len(queries) == len(recorded) >= 1
     assert queries.text.iloc[0] == recorded[0]["params"]["queryString"]
     assert queries.status.iloc[0] == "Complete" and queries.results.iloc[0] > 0
+
+
+def test_kernels_show_figures_as_plotly_json_without_plotly_renderers():
+    """The report's kernels emit the plotly_mimetype bundle through our own display hook."""
+    import orjson
+    import plotly.graph_objects as go
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        published = []
+        shell.display_pub.publish = lambda data, metadata=None, **kw: published.append(data)
+        assert notebook._display_figures_as_json()
+        fig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
+        shell.display_formatter.format(fig)
+        assert len(published) == 1
+        spec = published[0]["application/vnd.plotly.v1+json"]
+        assert spec["data"] == orjson.loads(fig.to_json())["data"]
+        assert published[0]["text/plain"] == "<Figure: 1 trace(s)>"
+    finally:
+        InteractiveShell.clear_instance()

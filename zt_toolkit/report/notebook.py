@@ -277,12 +277,15 @@ def _display_figures_as_json() -> bool:
     from plotly.basedatatypes import BaseFigure
     from plotly.io import to_json
 
-    def bundle(fig: BaseFigure, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        spec = orjson.loads(to_json(fig, validate=False, remove_uids=False))
-        return {"application/vnd.plotly.v1+json": {**spec, "config": {"displaylogo": False}},
-                "text/plain": f"<{type(fig).__name__}: {len(fig.data)} trace(s)>"}
+    def show(fig: BaseFigure) -> None:
+        from IPython.display import display
 
-    ip.display_formatter.mimebundle_formatter.for_type(BaseFigure, bundle)
+        spec = orjson.loads(to_json(fig, validate=False, remove_uids=False))
+        display({"application/vnd.plotly.v1+json": {**spec, "config": {"displaylogo": False}},
+                 "text/plain": f"<{type(fig).__name__}: {len(fig.data)} trace(s)>"}, raw=True)
+
+    # figures display themselves (_ipython_display_ → plotly's renderers); take that over
+    ip.display_formatter.ipython_display_formatter.for_type(BaseFigure, show)
     return True
 
 
