@@ -59,9 +59,8 @@ COLUMN_LABELS = {"title": "Pillar", "new": "New", "resolved": "Resolved",
                  "severity_changed": "Severity changed", "not_assessed": "No longer assessed",
                  "previous_score": "Score before", "score": "Score now",
                  "score_change": "Change"}
-NO_PREVIOUS = ("No previous assessment was given, so this report cannot say what changed. "
-               "Pass the previous report folder (`zt report --previous DIR`) to add this "
-               "comparison.")
+NO_PREVIOUS = ("No earlier assessment was supplied for comparison: this report is the "
+               "baseline that later assessments of the cluster are measured against.")
 
 
 @dataclass
@@ -142,7 +141,8 @@ def summarize_changes(assessment: Assessment, previous: Previous) -> pd.DataFram
     cmp = _compare(assessment, previous)
     if cmp is None:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in CHANGE_COLUMNS})
-        empty.attrs["note"] = NO_PREVIOUS.replace("`", "")
+        empty.attrs["note"] = NO_PREVIOUS
+        empty.attrs["hidden_when_empty"] = True  # the narrative already says it
         return empty
     return _change_table(assessment, cmp)
 

@@ -511,12 +511,125 @@ def narrate_coverage(assessment: Assessment) -> Markdown:
         parts.append(f"{_plural(len(costly), 'source')} could not be collected and cost "
                      f"checks: {srcs}.")
     if len(un):
-        parts.append(f" {_plural(len(un), 'check')} therefore have no result. Grant the "
-                     "collector read access to these sources (or collect them separately) "
-                     "and re-run the assessment to close the gap.")
+        verb = "has" if len(un) == 1 else "have"
+        if len(costly):
+            parts.append(f" {_plural(len(un), 'check')} therefore {verb} no result for some or "
+                         "all resources. Grant the collector read access to these sources (or "
+                         "collect them separately) and re-run the assessment to close the gap.")
+        else:
+            why = "; ".join(f"{md_escape(r.check)} ({md_escape(r.why)})"
+                            for r in un.head(3).itertuples(index=False))
+            parts.append(f"{_plural(len(un), 'check')} {verb} no result for some resources, "
+                         f"although every source was collected: {why}.")
     harmless = len(cov) - len(costly) if not cov.empty else 0
     if harmless:
         parts.append(f" {_plural(harmless, 'other source')} {'was' if harmless == 1 else 'were'}"
                      " absent without cost (for example optional CRDs of tools that are not "
                      "installed).")
     return Markdown("".join(parts).strip())
+
+
+def narrate_pss_remediation(assessment: Assessment, n: int = 5,
+                            read_only_root: bool = True) -> Markdown:
+    """Write the Pod Security Standards remediation as ready-to-apply commands and YAML.
+
+    First the ``kubectl label`` command of every non-system namespace whose labels differ from
+    what it is ready for (enforce the strictest level that rejects none of its workloads, never
+    lowering an existing one; warn and audit at restricted), then, for the ``n`` workloads
+    furthest from the restricted profile, a strategic-merge securityContext patch with its
+    ``kubectl patch`` command and the steps a patch cannot do (see
+    :mod:`zt_toolkit.report.pss_remediation`). Only valid Kubernetes names reach a command or
+    a code block; anything else is named, escaped, in the text.
+
+    Examples
+    --------
+    >>> narrate_pss_remediation(assess("reports/demo-snapshot"), n=3)   # doctest: +SKIP
+    """
+    from zt_toolkit.report import pss_remediation as r
+
+    readiness = t.summarize_pss_readiness(assessment)
+    if readiness.empty:
+        return Markdown(md_escape(readiness.attrs.get("note", "No namespace to remediate.")))
+    parts = ["**Namespace labels.** Each command enforces the strictest level that rejects "
+             "none of the namespace's workloads and sets `warn` and `audit` to `restricted`, so "
+             "that the remaining gap shows in `kubectl` warnings and the audit log. Preview any "
+             "change with `--dry-run=server`: the API server lists the pods it would reject."]
+    commands, skipped, current_ok = [], [], []
+    for ns, g in readiness.groupby("namespace", sort=False):
+        first = g.iloc[0]
+        rejected = dict(zip(g["level"], g["rejected"].astype(int), strict=True))
+        current = {m: str(first[m]) for m in ("enforce", "audit", "warn")
+                   if str(first[m]) not in ("—", "?")}
+        current.update({f"{m}-version": str(first[f"{m}_version"])
+                        for m in ("enforce", "audit", "warn")
+                        if str(first[f"{m}_version"]) not in ("—", "?")})
+        plan = r.namespace_label_plan(str(ns), current, str(first["version"]), rejected)
+        if not r.is_k8s_name(ns):
+            skipped.append(md_escape(ns))
+            continue
+        if plan["command"] is None:
+            current_ok.append(f"`{ns}`")
+            continue
+        if plan["kept"]:
+            why = (f"keeps enforce={plan['enforce']}, which rejects "
+                   f"{_plural(rejected.get(plan['enforce'], 0), 'workload')} today: fix them")
+        elif plan["enforce"] == "restricted":
+            why = "ready for restricted"
+        elif plan["enforce"] == "baseline":
+            why = (f"ready for baseline; restricted would reject "
+                   f"{_plural(rejected['restricted'], 'workload')}")
+        else:
+            why = (f"not ready for baseline ({_plural(rejected['baseline'], 'workload')} "
+                   "would be rejected): warn and audit only")
+        commands += [f"# {ns}: {why}", plan["command"]]
+    if commands:
+        parts.append(r.fenced("\n".join(commands), "sh"))
+    if current_ok:
+        parts.append(f"Already labelled as recommended: {', '.join(current_ok)}.")
+    if skipped:
+        parts.append("Not a valid namespace name, no command generated: "
+                     + ", ".join(skipped) + ".")
+    parts.append(_pss_workload_patches(assessment, n, read_only_root))
+    return Markdown("\n\n".join(p for p in parts if p))
+
+
+def _pss_workload_patches(assessment: Assessment, n: int, read_only_root: bool) -> str:
+    """The securityContext patch section of :func:`narrate_pss_remediation` (Markdown)."""
+    from zt_toolkit.report import pss_remediation as r
+
+    offenders = t.summarize_pss_offenders(assessment, n=n)
+    if offenders.empty:
+        return md_escape(offenders.attrs.get("note", ""))
+    v = assessment.frames.workload_pss
+    v = v[v["level"] == "restricted"].set_index(t.KEY)
+    total = int((~v["allowed"] & ~v["system"]).sum())
+    out = [f"**Workload patches.** The {_plural(len(offenders), 'workload')} furthest from the "
+           f"restricted profile (of {total} that miss it), each with a strategic-merge patch "
+           "of its pod template (containers merge by name; `null` removes a field). Test in a "
+           "staging namespace first."]
+    for o in offenders.itertuples(index=False):
+        label = f"{md_escape(o.kind)} {md_escape(o.namespace)}/{md_escape(o.name)}"
+        key = (o.kind, o.namespace, o.name)
+        if not (r.is_k8s_name(o.namespace) and r.is_k8s_name(o.name)):
+            out.append(f"**{label}**: not a valid Kubernetes name, no patch generated.")
+            continue
+        row = v.loc[key]
+        spec = assessment.frames.pod_specs[row["spec_hash"]]["spec"]
+        patch, manual = r.securitycontext_patch(o.kind, spec, row["checks"], read_only_root)
+        text = [f"**{label}** violates {md_escape(', '.join(row['checks']))} "
+                f"(at {md_escape(row['version'])})."]
+        file = f"{o.name}-pss.yaml"
+        if patch:
+            command = r.patch_command(o.kind, o.namespace, o.name, file)
+            text.append(r.fenced(f"# {file}\n{r.patch_yaml(patch)}", "yaml"))
+            if command:
+                text.append(r.fenced(command, "sh"))
+            else:
+                what = "A bare Pod's spec" if o.kind == "Pod" else \
+                    f"A {md_escape(o.kind)}'s pod template"
+                text.append(f"{what} cannot be changed in place: put these settings in its "
+                            "manifest and recreate it.")
+        if manual:
+            text.append("By hand:\n\n" + "\n".join(f"- {md_escape(m)}" for m in manual))
+        out.append("\n\n".join(text))
+    return "\n\n".join(out)

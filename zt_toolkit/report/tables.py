@@ -1280,10 +1280,13 @@ def render_table(df: pd.DataFrame, max_rows: int | None = 50) -> str:
     Every value is escaped (resource names and annotations are untrusted). ``attrs`` of the
     frame steer the output: ``note`` (shown instead of an empty table, or below it),
     ``badge_columns`` (columns shown as severity/status badges besides ``severity`` and
-    ``status``), ``display_columns`` (the columns a reader needs, when the frame carries more
-    for export), ``max_rows``. Longer frames are cut with a caption that says so.
+    ``status``), ``hidden_when_empty`` (an empty frame renders as nothing),
+    ``display_columns`` (the columns a reader needs, when the frame carries more for export),
+    ``max_rows``. Longer frames are cut with a caption that says so.
     """
     note = df.attrs.get("note", "")
+    if df.empty and df.attrs.get("hidden_when_empty"):
+        return ""
     if df.empty:
         return f'<p class="zt-note">{html.escape(note or "Nothing to show.")}</p>'
     limit = df.attrs.get("max_rows", max_rows)
@@ -1316,3 +1319,149 @@ def render_table(df: pd.DataFrame, max_rows: int | None = 50) -> str:
     caption = f"<caption>{html.escape(' '.join(captions))}</caption>" if captions else ""
     return (f'<table class="zt">{caption}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
+
+
+# ------------------------------------------------------------------------------------------
+# Pod Security Standards: enforcement readiness and offenders (frame workload_pss)
+# ------------------------------------------------------------------------------------------
+PSS_MODES = ("enforce", "audit", "warn")
+PSS_LEVEL_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
+PSS_READINESS_COLUMNS = [
+    "namespace", "level", "readiness", "workloads", "rejected", "rejected_workloads",
+    "version", "enforce", "enforce_version", "audit", "audit_version", "warn", "warn_version",
+]
+
+
+def _pss_label(labels: Any, mode: str, version: bool = False) -> str:
+    key = f"pod-security.kubernetes.io/{mode}{'-version' if version else ''}"
+    value = labels.get(key) if isinstance(labels, dict) else None
+    return "—" if value is None else str(value)
+
+
+def _violators(rows: pd.DataFrame, limit: int = 10) -> str:
+    """``Deployment/api (runAsNonRoot, seccompProfile_restricted); …`` of rejected workloads."""
+    parts = [f"{r.kind}/{r.name} ({', '.join(r.checks)})"
+             for r in rows.head(limit).itertuples(index=False)]
+    more = len(rows) - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _readiness(enforced: str, level: str, rejected: int) -> str:
+    enforces = PSS_LEVEL_RANK.get(enforced, -1) >= PSS_LEVEL_RANK[level]
+    if enforces:
+        return "enforced" if not rejected else "enforced, violated"
+    return "ready" if not rejected else "not ready"
+
+
+def summarize_pss_readiness(assessment: Assessment) -> pd.DataFrame:
+    """What would break if a namespace enforced baseline or restricted: one row per level.
+
+    For every non-system namespace and each level (``baseline``, ``restricted``): the current
+    Pod Security Admission labels and versions (``enforce``, ``enforce_version``, ``audit``, …;
+    ``—`` where unset), the ``version`` the workloads were evaluated at (the enforce-version
+    label, else ``latest``; an invalid label fails closed to ``latest``), how many workloads the
+    namespace holds, how many would be ``rejected`` if that level were enforced, and which
+    (``rejected_workloads``: kind/name with the violated Pod Security Admission checks).
+
+    ``readiness`` reads: ``enforced`` (the enforce label already covers the level and every
+    workload complies), ``ready`` (not enforced, nothing would be rejected), ``not ready``
+    (enforcing would reject the listed workloads) or ``enforced, violated`` (enforced, yet
+    templates violate it: their new pods are rejected, e.g. a Deployment cannot scale).
+
+    Examples
+    --------
+    >>> from zt_toolkit import assess
+    >>> a = assess("reports/demo-snapshot")                                   # doctest: +SKIP
+    >>> r = summarize_pss_readiness(a)                                         # doctest: +SKIP
+    >>> r.loc[r.level == "restricted", ["namespace", "readiness", "rejected"]]  # doctest: +SKIP
+    """
+    v, why = frame_or_note(assessment, "workload_pss")
+    if v is None:
+        return _empty(PSS_READINESS_COLUMNS, f"Workloads {why}.")
+    ns, ns_why = frame_or_note(assessment, "namespaces")
+    if ns is not None:
+        ns = ns[~ns["system"].astype(bool)]
+        names, labels = list(ns["name"]), dict(zip(ns["name"], ns["labels"], strict=True))
+    else:  # labels unknown: the namespaces that hold workloads, labels shown as unknown
+        names = sorted(set(v.loc[~v["system"].astype(bool), "namespace"]))
+        labels = {}
+    from zt_toolkit.frames.pss import namespace_versions
+
+    versions = namespace_versions(assessment.frames)
+    rows = []
+    for name in names:
+        lab = labels.get(name)
+        current = {}
+        for mode in PSS_MODES:
+            current[mode] = _pss_label(lab, mode) if ns is not None else "?"
+            current[f"{mode}_version"] = _pss_label(lab, mode, True) if ns is not None else "?"
+        mine = v[v["namespace"] == name]
+        for level in ("baseline", "restricted"):
+            at = mine[mine["level"] == level]
+            bad = at[~at["allowed"].astype(bool)].sort_values(["kind", "name"])
+            version = (versions.get(name) or versions.get("*") or ("latest",))[0]
+            rows.append({
+                "namespace": name, "level": level,
+                "readiness": _readiness(current["enforce"], level, len(bad)),
+                "workloads": len(at), "rejected": len(bad),
+                "rejected_workloads": _violators(bad), "version": version, **current,
+            })
+    out = pd.DataFrame(rows, columns=PSS_READINESS_COLUMNS)
+    if out.empty:
+        return _empty(PSS_READINESS_COLUMNS, "No non-system namespace.")
+    out = out.astype({"workloads": int, "rejected": int})
+    out.attrs["display_columns"] = ["namespace", "level", "readiness", "workloads", "rejected",
+                                    "rejected_workloads", "version", "enforce", "audit", "warn"]
+    if ns is None:
+        out.attrs["note"] = f"Namespace labels {ns_why}: evaluated at latest."
+    return out
+
+
+PSS_OFFENDER_COLUMNS = ["namespace", "kind", "name", "baseline", "restricted", "open_failures",
+                        "violations"]
+
+
+def summarize_pss_offenders(assessment: Assessment, n: int = 10,
+                            include_system: bool = False) -> pd.DataFrame:
+    """The workloads furthest from the Pod Security Standards, worst first.
+
+    Columns: ``namespace, kind, name``, the number of violated Pod Security Admission checks
+    at ``baseline`` and at ``restricted`` (each at the namespace's version), the workload's
+    ``open_failures`` among the pod security findings (waived ones excluded) and the
+    ``violations`` (restricted check ids). Only workloads violating at least one level are
+    listed; system namespaces (EKS add-ons, judged against the EKS baseline) only with
+    ``include_system``.
+
+    Examples
+    --------
+    >>> summarize_pss_offenders(a, n=5)[["name", "baseline", "restricted"]]  # doctest: +SKIP
+    """
+    v, why = frame_or_note(assessment, "workload_pss")
+    if v is None:
+        return _empty(PSS_OFFENDER_COLUMNS, f"Workloads {why}.")
+    if not include_system:
+        v = v[~v["system"].astype(bool)]
+    counts = v.assign(n=v["checks"].map(len)).pivot_table(
+        index=KEY, columns="level", values="n", aggfunc="first")
+    counts = counts.reindex(columns=["baseline", "restricted"], fill_value=0).fillna(0)
+    counts = counts[(counts["baseline"] > 0) | (counts["restricted"] > 0)]
+    if counts.empty:
+        return _empty(PSS_OFFENDER_COLUMNS,
+                      "Every workload meets the restricted Pod Security Standard.")
+    restricted = v[v["level"] == "restricted"].set_index(KEY)["checks"]
+    f = assessment.pillar_findings("pod_security")
+    f = f[outcomes(f) == "fail"]
+    open_failures = f.groupby(KEY).size()
+    out = counts.reset_index()
+    idx = pd.MultiIndex.from_frame(out[KEY])
+    out["open_failures"] = open_failures.reindex(idx, fill_value=0).to_numpy()
+    out["violations"] = [", ".join(c) for c in restricted.reindex(idx)]
+    out = out.astype({"baseline": int, "restricted": int, "open_failures": int})
+    out = out.sort_values(["baseline", "restricted", "open_failures", "namespace", "name"],
+                          ascending=[False, False, False, True, True])
+    out = out[PSS_OFFENDER_COLUMNS].head(n).reset_index(drop=True)
+    out.columns.name = None
+    out.attrs["column_labels"] = {"baseline": "Baseline checks violated",
+                                  "restricted": "Restricted checks violated",
+                                  "open_failures": "Open pod security failures"}
+    return out
