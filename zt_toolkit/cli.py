@@ -336,5 +336,74 @@ def batch(
         raise typer.Exit(1)
 
 
+class PssLevel(StrEnum):
+    """Pod Security Standards profiles for `zt pss`."""
+
+    baseline = "baseline"
+    restricted = "restricted"
+
+
+class PssFormat(StrEnum):
+    """Output formats of `zt pss`."""
+
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def pss(
+    paths: Annotated[list[Path], typer.Argument(
+        metavar="PATH...",
+        help="A snapshot (directory, .tar.gz, .zip), or manifest files and folders.")],
+    level: Annotated[PssLevel, typer.Option(help="Profile to evaluate against.")],
+    version: Annotated[str, typer.Option(
+        help="Policy version, v1.0 … v1.37, or latest.")] = "latest",
+    format: Annotated[PssFormat, typer.Option("--format", "-f")] = PssFormat.table,  # noqa: A002
+):
+    """Evaluate workloads against a Pod Security Standards profile (exit 1 when any is denied).
+
+    Prints one verdict per workload: its pod template (Deployment, StatefulSet, DaemonSet,
+    ReplicaSet, Job, CronJob…) or the bare Pod. Files that do not parse are skipped with a
+    warning. Exit 0 when every workload is allowed, 1 when any is denied, 2 on errors.
+    """
+    from zt_toolkit.analysis.pss import evaluate_path, parse_version
+
+    try:
+        if missing := [str(p) for p in paths if not p.exists()]:
+            raise ZtError(f"no such file or directory: {', '.join(missing)}")
+        parse_version(version)
+        verdicts, warnings = evaluate_path(paths, level.value, version)
+    except (ZtError, ValueError) as exc:
+        _fail(exc)
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    if verdicts.empty:
+        _fail(ZtError("no Pods or workloads with a pod template found in "
+                      + ", ".join(str(p) for p in paths)))
+    denied = int((~verdicts.allowed).sum())
+    if format is PssFormat.json:
+        records = [{
+            "kind": r.kind, "namespace": r.namespace, "name": r.name, "level": r.level,
+            "version": r.version, "allowed": bool(r.allowed),
+            "violations": [{"check_id": v.check_id, "reason": v.reason, "detail": v.detail}
+                           for v in r.violations],
+            **({"source": r.source} if r.source else {}),
+        } for r in verdicts.itertuples(index=False)]
+        sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        table = Table(title=f"Pod Security Standards: {level.value} {verdicts.version.iloc[0]}")
+        for col in ("workload", "verdict", "violations"):
+            table.add_column(col, overflow="fold")
+        for r in verdicts.itertuples(index=False):
+            verdict = "[green]allowed[/]" if r.allowed else "[red]denied[/]"
+            detail = "\n".join(f"{v.check_id}: {v.detail}" for v in r.violations)
+            table.add_row(escape(f"{r.kind} {r.namespace}/{r.name}"), verdict, escape(detail))
+        Console(width=max(Console().width, 120)).print(table)
+    console.print(f"{len(verdicts)} workload(s): {len(verdicts) - denied} allowed, {denied} denied "
+                  f"at {level.value} {verdicts.version.iloc[0]}")
+    if denied:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -26,6 +26,7 @@ from zt_toolkit.report.charts import (
     plot_namespace_network_posture,
     plot_pillar_scores,
     plot_pss_levels,
+    plot_pss_readiness,
     plot_secret_consumption,
     plot_severity_by_pillar,
     plot_status_by_pillar,
@@ -41,6 +42,7 @@ from zt_toolkit.report.notebook import (
     narrate_coverage,
     narrate_failures_appendix,
     narrate_pillar,
+    narrate_pss_remediation,
     narrate_summary,
     setup,
 )
@@ -67,6 +69,8 @@ from zt_toolkit.report.tables import (
     summarize_namespace_network_posture,
     summarize_namespace_pss,
     summarize_pillars,
+    summarize_pss_offenders,
+    summarize_pss_readiness,
     summarize_resource_matrix,
     summarize_secret_consumption,
     summarize_subject_rights,
@@ -101,4 +105,6 @@ __all__ = [
     "summarize_top_risks", "summarize_unassessed_checks", "summarize_waivers",
     "summarize_workload_checks", "summarize_workload_identity",
     "summarize_check_catalogue", "summarize_failures_appendix", "summarize_waiver_register",
+    "narrate_pss_remediation", "plot_pss_readiness", "summarize_pss_offenders",
+    "summarize_pss_readiness",
 ]

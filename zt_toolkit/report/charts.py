@@ -513,3 +513,29 @@ def plot_unassessed_by_pillar(findings: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="checks")
     return _layout(fig, title)
+
+
+def plot_pss_readiness(assessment: Assessment) -> go.Figure:
+    """Draw, per namespace, its workloads and how many each level would reject if enforced.
+
+    Examples
+    --------
+    >>> plot_pss_readiness(assess("reports/demo-snapshot"))   # doctest: +SKIP
+    """
+    title = "Workloads Pod Security Admission would reject, per namespace and level"
+    s = t.summarize_pss_readiness(assessment)
+    empty = _empty_or(s, title, "No namespace.")
+    if empty is not None:
+        return empty
+    wide = s.pivot_table(index="namespace", columns="level", values="rejected", aggfunc="first",
+                         sort=False).reindex(columns=["baseline", "restricted"], fill_value=0)
+    wide["workloads"] = s.groupby("namespace", sort=False)["workloads"].first()
+    wide = wide[wide["workloads"] > 0].sort_values(["restricted", "baseline", "workloads"],
+                                                   ascending=False).reset_index()
+    if wide.empty:
+        return placeholder(title, "No workload in a non-system namespace.")
+    return _grouped_bars(wide, "namespace", [
+        ("workloads", "Workloads", "#9aa5b1"),
+        ("baseline", "Rejected at baseline", SEVERITY_COLORS["high"]),
+        ("restricted", "Rejected at restricted", SEVERITY_COLORS["medium"]),
+    ], title, "workloads", barmode="group", top=15)
