@@ -405,5 +405,40 @@ def pss(
         raise typer.Exit(1)
 
 
+class NetpolFormat(StrEnum):
+    """Output formats of `zt netpol`."""
+
+    np_guard = "np-guard"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def netpol(
+    path: Annotated[Path, typer.Argument(
+        metavar="PATH",
+        help="A snapshot (directory, .tar.gz, .zip), or a manifest file or folder.")],
+    format: Annotated[NetpolFormat, typer.Option("--format", "-f")] = (  # noqa: A002
+        NetpolFormat.np_guard),
+):
+    """Print the workload connectivity that the NetworkPolicies allow ("as written").
+
+    One line per (source, destination) pair with an allowed connection, in np-guard
+    netpol-analyzer's `list` format (`SRC => DST : CONNS`), csv (`src,dst,conn`) or json.
+    Files that do not parse are skipped with a warning.
+    """
+    from zt_toolkit.analysis.netpol import format_connections, reachability_from_path
+
+    try:
+        if not path.exists():
+            raise ZtError(f"no such file or directory: {path}")
+        reach, warnings = reachability_from_path(path)
+    except ZtError as exc:
+        _fail(exc)
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    sys.stdout.write(format_connections(reach, format.value))
+
+
 if __name__ == "__main__":
     app()

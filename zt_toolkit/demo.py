@@ -42,7 +42,8 @@ Design table (check id, then what should pass and what should fail)::
         pass  storefront/api, payments/payment-gateway (Ingress and Egress policies)
         fail  monitoring/prometheus, kyverno admission controller (no Egress), legacy-batch/*
     segmentation_intents_hold  (intents of examples/acme-shop.yaml)
-        pass  frontend reaches api on 8080
+        pass  frontend reaches api on 8080, payments is isolated from the shop, orders reaches
+              the payment gateway on 8443, the shop frontend never reaches payments
         fail  frontend never reaches the database: postgres-allow-clients admits every pod
               labelled app.kubernetes.io/part-of=acme-shop, frontend included
     service_internet_exposure_restricted

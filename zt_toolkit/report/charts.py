@@ -539,3 +539,182 @@ def plot_pss_readiness(assessment: Assessment) -> go.Figure:
         ("baseline", "Rejected at baseline", SEVERITY_COLORS["high"]),
         ("restricted", "Rejected at restricted", SEVERITY_COLORS["medium"]),
     ], title, "workloads", barmode="group", top=15)
+
+
+# ------------------------------------------------------------------------------------------
+# reachability (issue 6)
+# ------------------------------------------------------------------------------------------
+REACH_SCALE = [[0.0, "#f5f7fa"], [0.001, "#fde0c5"], [0.5, SEVERITY_COLORS["medium"]],
+               [1.0, STATUS_COLORS["fail"]]]
+
+
+def plot_namespace_reachability(assessment: Assessment) -> go.Figure:
+    """Draw a namespace × namespace heatmap: the share of workload pairs that can connect.
+
+    Rows are source namespaces, columns destinations; each cell shows ``connected/pairs`` and
+    its hover the most common port sets. When no engine enforces NetworkPolicy, two panels:
+    the reachability *as written* (what the policies say) and *as enforced* (everything open).
+
+    Examples
+    --------
+    >>> plot_namespace_reachability(assess("reports/demo-snapshot"))   # doctest: +SKIP
+    """
+    from plotly.subplots import make_subplots
+
+    title = "Who can reach whom: share of workload pairs that can connect"
+    views = t.reachability_views(assessment)
+    tables = [(label, t.summarize_namespace_reachability(assessment, as_enforced=enforced))
+              for label, enforced in views]
+    if tables[0][1].empty:
+        return placeholder(title, tables[0][1].attrs.get("note") or "Nothing to show.")
+    fig = make_subplots(rows=1, cols=len(tables), horizontal_spacing=0.12,
+                        subplot_titles=[f"<b>{_safe(label)}</b>" for label, _ in tables])
+    names = list(dict.fromkeys(tables[0][1]["source_namespace"]))
+    for col, (_, s) in enumerate(tables, start=1):
+        m = s.set_index(["source_namespace", "destination_namespace"])
+        z, text, hover = [], [], []
+        for src in names:
+            zr, tr, hr = [], [], []
+            for dst in names:
+                row = m.loc[(src, dst)] if (src, dst) in m.index else None
+                pairs = int(row["workload_pairs"]) if row is not None else 0
+                conn = int(row["connected_pairs"]) if row is not None else 0
+                zr.append(conn / pairs if pairs else None)
+                tr.append(f"{conn}/{pairs}" if pairs else "")
+                hr.append(_safe(f"{src} → {dst}: {conn} of {pairs} workload pairs connect"
+                                + (f"; ports: {row['ports']}" if conn else "")))
+            z.append(zr)
+            text.append(tr)
+            hover.append(hr)
+        labels = [_safe(_shorten(n, 24)) for n in names]
+        fig.add_trace(go.Heatmap(
+            z=z, x=labels, y=labels, zmin=0, zmax=1, colorscale=REACH_SCALE, text=text,
+            texttemplate="%{text}", xgap=2, ygap=2, customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>", showscale=col == len(tables),
+            colorbar={"title": {"text": "pairs that<br>connect"}, "tickformat": ".0%"}),
+            row=1, col=col)
+        fig.update_xaxes(title_text="destination", side="bottom", tickangle=-35, row=1, col=col)
+        fig.update_yaxes(autorange="reversed", row=1, col=col,
+                         title_text="source" if col == 1 else None)
+    height = 200 + 34 * len(names)
+    title += f"<br><sup>{_safe(t.enforcement_note(assessment))}</sup>"
+    return _layout(fig, title, height=max(height, 380), width=FIGURE_WIDTH,
+                   margin={"t": 100, "b": 110})
+
+
+def _graph_layout(groups: dict[str, list[Any]]) -> dict[Any, tuple[float, float]]:
+    """Namespaces on a large circle, each namespace's workloads on a small circle around it."""
+    import math
+
+    pos: dict[Any, tuple[float, float]] = {}
+    n = len(groups)
+    for i, (_, peers) in enumerate(groups.items()):
+        angle = 2 * math.pi * i / max(n, 1)
+        cx, cy = (math.cos(angle) * 3, math.sin(angle) * 3) if n > 1 else (0.0, 0.0)
+        r = 0.35 + 0.12 * len(peers) ** 0.5
+        for j, peer in enumerate(peers):
+            a = 2 * math.pi * j / len(peers)
+            pos[peer] = (cx + r * math.cos(a), cy + r * math.sin(a)) if len(peers) > 1 \
+                else (cx, cy)
+    return pos
+
+
+def _edge_xy(edges: list[tuple[Any, Any]], pos: dict[Any, tuple[float, float]],
+             shorten: float = 0.1) -> tuple[list[Any], list[Any]]:
+    xs: list[Any] = []
+    ys: list[Any] = []
+    for s, d in edges:
+        (x0, y0), (x1, y1) = pos[s], pos[d]
+        xs += [x0, x0 + (x1 - x0) * (1 - shorten), None]
+        ys += [y0, y0 + (y1 - y0) * (1 - shorten), None]
+    return xs, ys
+
+
+def plot_workload_graph(assessment: Assessment, namespace: str | None = None,
+                        max_workloads: int = 120) -> go.Figure:
+    """Draw the workloads and the connections the policies allow between them.
+
+    Workloads are grouped by namespace (one circle per namespace, namespaces around a larger
+    circle); a line runs from the source towards the destination of every allowed connection
+    (a dot near the destination marks the direction; hover it for the ports). With
+    ``namespace``, only edges touching that namespace are drawn, with the workloads they reach.
+    When no engine enforces NetworkPolicy the *as enforced* connections (every pair) are drawn
+    faintly under the *as written* ones; toggle them in the legend. System namespaces are left out.
+
+    Examples
+    --------
+    >>> a = assess("reports/demo-snapshot")                        # doctest: +SKIP
+    >>> plot_workload_graph(a, namespace="storefront")             # doctest: +SKIP
+    """
+    title = "Allowed connections between workloads" + (
+        f" touching {_safe(namespace)}" if namespace else "")
+    reach, why = t.reachability_of(assessment)
+    if reach is None:
+        return placeholder(title, f"Reachability not available: {why}")
+    groups = t.workload_peers(assessment, reach)
+    if namespace is not None and namespace not in groups:
+        return placeholder(title, f"No workload in namespace {namespace!r}.")
+    shown = {p for peers in groups.values() for p in peers}
+    edges = [(s, d) for (s, d) in reach.connections if s in shown and d in shown]
+    if namespace is not None:
+        edges = [(s, d) for s, d in edges if namespace in (s.namespace, d.namespace)]
+        touched = {p for e in edges for p in e} | set(groups[namespace])
+        groups = {ns: [p for p in peers if p in touched] for ns, peers in groups.items()}
+        groups = {ns: peers for ns, peers in groups.items() if peers}
+    total = sum(len(p) for p in groups.values())
+    truncated = total > max_workloads
+    if truncated:
+        kept: dict[str, list[Any]] = {}
+        budget = max_workloads
+        for ns, peers in groups.items():
+            if budget <= 0:
+                break
+            kept[ns] = peers[:budget]
+            budget -= len(kept[ns])
+        groups = kept
+    pos = _graph_layout(groups)
+    edges = [(s, d) for s, d in edges if s in pos and d in pos]
+    fig = go.Figure()
+    if network_enforced_false(assessment):
+        everything = [(s, d) for s in pos for d in pos if s != d]
+        if len(everything) <= 20000:
+            xs, ys = _edge_xy(everything, pos, shorten=0)
+            fig.add_scatter(x=xs, y=ys, mode="lines", hoverinfo="skip",
+                            name=f"as enforced: all open ({len(everything)} connections)",
+                            line={"width": 0.5, "color": "rgba(198,40,40,0.35)"})
+    xs, ys = _edge_xy(edges, pos)
+    fig.add_scatter(x=xs, y=ys, mode="lines", hoverinfo="skip",
+                    name=f"as written: allowed ({len(edges)} connections)",
+                    line={"width": 1.2, "color": "rgba(18,58,107,0.55)"})
+    heads = [pos[s] for s, _ in edges]
+    tips = [(x0 + (pos[d][0] - x0) * 0.9, y0 + (pos[d][1] - y0) * 0.9)
+            for (x0, y0), (_, d) in zip(heads, edges, strict=True)]
+    fig.add_scatter(
+        x=[x for x, _ in tips], y=[y for _, y in tips], mode="markers", showlegend=False,
+        marker={"symbol": "circle", "size": 5, "color": "rgba(18,58,107,0.8)"},
+        customdata=[_safe(f"{s.namespace}/{s.name} → {d.namespace}/{d.name}: "
+                          f"{reach.connections[(s, d)]}") for s, d in edges],
+        hovertemplate="%{customdata}<extra></extra>")
+    for ns, peers in groups.items():
+        fig.add_scatter(
+            x=[pos[p][0] for p in peers], y=[pos[p][1] for p in peers], mode="markers+text",
+            name=_safe(_shorten(ns, 30)), text=[_safe(_shorten(p.name, 18)) for p in peers],
+            textposition="top center", textfont={"size": 9},
+            marker={"size": 11, "line": {"width": 1, "color": "white"}},
+            customdata=[_safe(f"{p.kind} {p.namespace}/{p.name}") for p in peers],
+            hovertemplate="%{customdata}<extra></extra>")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
+    note = t.enforcement_note(assessment)
+    if truncated:
+        note += f" {sum(len(p) for p in groups.values())} of {total} workloads shown."
+    fig.add_annotation(text=_safe(note), x=0, y=-0.04, xref="paper", yref="paper",
+                       xanchor="left", yanchor="top", showarrow=False,
+                       font={"size": 11, "color": MUTED})
+    return _layout(fig, title, height=620, width=FIGURE_WIDTH,
+                   legend={"orientation": "v", "x": 1.02, "y": 1}, margin={"b": 60})
+
+
+def network_enforced_false(assessment: Assessment) -> bool:
+    """True when no engine enforces NetworkPolicy (the policies are decorative)."""
+    return t.network_enforcement(assessment) is False

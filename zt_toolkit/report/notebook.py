@@ -633,3 +633,72 @@ def _pss_workload_patches(assessment: Assessment, n: int, read_only_root: bool) 
             text.append("By hand:\n\n" + "\n".join(f"- {md_escape(m)}" for m in manual))
         out.append("\n\n".join(text))
     return "\n\n".join(out)
+
+
+def narrate_network_remediation(assessment: Assessment) -> Markdown:
+    """Write the NetworkPolicy remediation: per namespace, YAML ready for ``kubectl apply``.
+
+    For every non-system namespace with workloads (and every namespace an ``allow`` intent
+    names): the allow rules its Services need (from the namespace's own pods, minus the sources
+    a ``deny`` segmentation intent forbids), an egress policy to those Services, the rules of
+    the ``allow`` intents, then ``default-deny-all`` (ingress and egress, DNS allowed). See
+    :mod:`zt_toolkit.report.netpol_remediation`. Only valid Kubernetes names and labels reach
+    a code block; anything else is named, escaped, in the text.
+
+    Examples
+    --------
+    >>> narrate_network_remediation(assess("reports/demo-snapshot"))   # doctest: +SKIP
+    """
+    from zt_toolkit.report import netpol_remediation as n
+    from zt_toolkit.report.pss_remediation import fenced
+
+    workloads, why = t.frame_or_note(assessment, "workloads")
+    if workloads is None:
+        return Markdown(md_escape(f"No remediation: workloads {why}"))
+    namespaces, _ = t.frame_or_note(assessment, "namespaces")
+    system = set() if namespaces is None else set(
+        namespaces.loc[namespaces["system"].astype(bool), "name"].astype(str))
+    intents = [dict(i) for i in assessment.config.segmentation or []]
+    by_ns: dict[str, list[dict[str, Any]]] = {}
+    bad_intents = []
+    for i, intent in enumerate(intents, start=1):
+        if intent.get("expect") != "allow":
+            continue
+        generated = n.intent_policies(intent, i)
+        if not generated:
+            bad_intents.append(md_escape(intent.get("name")))
+        for ns, policies in generated.items():
+            by_ns.setdefault(ns, []).extend(policies)
+    wanted = sorted((set(workloads["namespace"].astype(str)) - system) | set(by_ns))
+    services: dict[str, list[dict[str, Any]]] = {}
+    for obj in assessment.snapshot.iter_k8s("services"):
+        services.setdefault((obj.get("metadata") or {}).get("namespace", "default"),
+                            []).append(obj)
+    parts = ["Apply per namespace (`kubectl apply -f <file>`), allow rules first and "
+             "`default-deny-all` last; preview with `kubectl apply --dry-run=server`. Each "
+             "Service accepts its ports from the pods of its own namespace, except the sources "
+             "a *deny* intent forbids; flows between namespaces are opened only by *allow* "
+             "intents. Add rules for the other flows your workloads need before applying "
+             "(egress to AWS APIs or the internet, monitoring scrapes, webhooks called by the "
+             "API server)."]
+    skipped_ns, skipped_objects = [], []
+    for ns in wanted:
+        if not n.is_k8s_name(ns):
+            skipped_ns.append(md_escape(ns))
+            continue
+        policies, skipped = n.namespace_policies(ns, services.get(ns, []), intents)
+        skipped_objects += [md_escape(f"{ns}/{s}") for s in skipped]
+        policies = by_ns.get(ns, []) + policies
+        file = f"{ns}-networkpolicies.yaml"
+        parts.append(f"**{md_escape(ns)}**: {_plural(len(policies), 'policy', 'policies')}.")
+        parts.append(fenced(f"# {file}\n{n.to_yaml(policies)}", "yaml"))
+    if skipped_ns:
+        parts.append("Not a valid namespace name, no policy generated: "
+                     + ", ".join(skipped_ns) + ".")
+    if skipped_objects:
+        parts.append("Not a valid name or selector, no rule generated: "
+                     + ", ".join(skipped_objects) + ".")
+    if bad_intents:
+        parts.append("Allow intents with an invalid namespace, label or port, no rule "
+                     "generated: " + ", ".join(bad_intents) + ".")
+    return Markdown("\n\n".join(parts))

@@ -1465,3 +1465,204 @@ def summarize_pss_offenders(assessment: Assessment, n: int = 10,
                                   "restricted": "Restricted checks violated",
                                   "open_failures": "Open pod security failures"}
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# reachability (issue 6): namespace × namespace, segmentation intents
+# ------------------------------------------------------------------------------------------
+REACHABILITY_COLUMNS = ("source_namespace", "destination_namespace", "workload_pairs",
+                        "connected_pairs", "connected_ratio", "ports")
+INTENT_COLUMNS = ("intent", "from", "to", "port", "expect", "result", "evidence")
+
+
+def network_enforcement(assessment: Assessment) -> bool | None:
+    """Whether an engine enforces NetworkPolicy: True, False, or None when unknown.
+
+    Examples
+    --------
+    >>> network_enforcement(assess("reports/demo-snapshot"))   # doctest: +SKIP
+    True
+    """
+    from zt_toolkit.frames.network import flag_value
+
+    df, _ = frame_or_note(assessment, "network_policy_enforcement")
+    if df is None or df.empty:
+        return None
+    return flag_value(df.iloc[0]["enforced"])
+
+
+def reachability_of(assessment: Assessment, as_enforced: bool = False) -> tuple[Any, str]:
+    """The computed reachability ``(Reachability, "")``, or ``(None, why)`` when unavailable.
+
+    ``as_enforced=False`` is the reachability "as written" (the policies' own semantics);
+    ``True`` is what the network does: the same when an engine enforces NetworkPolicy,
+    everything open when none does. Cached per assessment and view.
+
+    Examples
+    --------
+    >>> reach, why = reachability_of(assess("reports/demo-snapshot"))   # doctest: +SKIP
+    """
+    enforced = not (as_enforced and network_enforcement(assessment) is False)
+    cache = assessment.frames.__dict__.setdefault("_zt_reachability", {})
+    if enforced in cache:
+        return cache[enforced]
+    for name in ("workloads", "network_policies", "namespaces"):
+        df, why = frame_or_note(assessment, name)
+        if df is None:
+            cache[enforced] = (None, why)
+            return cache[enforced]
+    try:
+        from zt_toolkit.analysis import netpol
+
+        cache[enforced] = (netpol.reachability(assessment.frames, enforced=enforced), "")
+    except Exception as exc:  # a broken engine degrades the section, not the report
+        log.exception("reachability could not be computed")
+        cache[enforced] = (None, f"not available: reachability could not be computed "
+                                 f"({type(exc).__name__})")
+    return cache[enforced]
+
+
+def reachability_views(assessment: Assessment) -> list[tuple[str, bool]]:
+    """Return the views to show: ``("as written", False)``, plus an *as enforced* view.
+
+    The second view, ``("as enforced …", True)``, is added when no engine enforces
+    NetworkPolicy: then the two differ (as enforced, everything is open).
+    """
+    views = [("as written", False)]
+    if network_enforcement(assessment) is False:
+        views.append(("as enforced (no engine: all open)", True))
+    return views
+
+
+def enforcement_note(assessment: Assessment) -> str:
+    """One sentence on which reachability a network view shows."""
+    e = network_enforcement(assessment)
+    if e is True:
+        return "NetworkPolicy is enforced: as written is as enforced."
+    if e is False:
+        return ("No engine enforces NetworkPolicy: the policies are decorative; as enforced, "
+                "every pod reaches every pod.")
+    return "NetworkPolicy enforcement could not be assessed: reachability as written."
+
+
+def workload_peers(assessment: Assessment, reach: Any,
+                   include_system: bool = False) -> dict[str, list[Any]]:
+    """Workload peers of the reachability per namespace (non-system only by default)."""
+    from zt_toolkit.analysis import netpol
+
+    ns_df, _ = frame_or_note(assessment, "namespaces")
+    if ns_df is None:
+        return {}
+    keep = ns_df if include_system else ns_df[~ns_df["system"].astype(bool)]
+    out = {}
+    for ns in sorted(keep["name"].astype(str)):
+        peers = netpol.peers_matching(reach, ns, {})
+        if peers:
+            out[ns] = sorted(peers, key=lambda p: (p.kind, p.name))
+    return out
+
+
+def _port_summary(values: Iterable[str], limit: int = 3) -> str:
+    counts = pd.Series(list(values), dtype=object).value_counts()
+    shown = list(counts.index[:limit])
+    more = f" (+{len(counts) - limit} more)" if len(counts) > limit else ""
+    return "; ".join(str(v) for v in shown) + more
+
+
+def summarize_namespace_reachability(assessment: Assessment, as_enforced: bool = False,
+                                     include_system: bool = False) -> pd.DataFrame:
+    """Namespace × namespace: how many workload pairs can connect, and on which ports.
+
+    One row per (source, destination) namespace pair with workloads: ``workload_pairs``
+    (distinct source × destination workloads, a workload never paired with itself),
+    ``connected_pairs`` (pairs with any allowed connection), ``connected_ratio`` and ``ports``
+    (the most common port sets of the connected pairs, np-guard notation). ``as_enforced``
+    picks the view (see :func:`reachability_of`); ``attrs["note"]`` says which one and whether
+    NetworkPolicy is enforced. System namespaces are left out unless ``include_system``.
+
+    Examples
+    --------
+    >>> s = summarize_namespace_reachability(assess("reports/demo-snapshot"))  # doctest: +SKIP
+    >>> s.set_index(["source_namespace", "destination_namespace"]).connected_pairs  # doctest: +SKIP
+    """
+    reach, why = reachability_of(assessment, as_enforced)
+    if reach is None:
+        return _empty(REACHABILITY_COLUMNS, f"Reachability not available: {why}")
+    groups = workload_peers(assessment, reach, include_system)
+    if not groups:
+        return _empty(REACHABILITY_COLUMNS, "No workload outside the system namespaces.")
+    rows = []
+    for src_ns, sources in groups.items():
+        for dst_ns, dests in groups.items():
+            pairs = connected = 0
+            ports = []
+            for s in sources:
+                for d in dests:
+                    if s == d:
+                        continue
+                    pairs += 1
+                    p = reach.connections.get((s, d))
+                    if p:
+                        connected += 1
+                        ports.append(str(p))
+            rows.append({"source_namespace": src_ns, "destination_namespace": dst_ns,
+                         "workload_pairs": pairs, "connected_pairs": connected,
+                         "connected_ratio": connected / pairs if pairs else float("nan"),
+                         "ports": _port_summary(ports)})
+    out = pd.DataFrame(rows, columns=list(REACHABILITY_COLUMNS))
+    view = "as enforced" if as_enforced else "as written"
+    return _noted(out, f"Reachability {view}. {enforcement_note(assessment)}")
+
+
+def _intent_names(intents: list[dict[str, Any]]) -> list[str]:
+    """Intent names as the check reports them (duplicates get ``(2)``, ``(3)``)."""
+    seen: dict[str, int] = {}
+    names = []
+    for intent in intents:
+        name = str(intent.get("name"))
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return names
+
+
+def summarize_segmentation_intents(assessment: Assessment) -> pd.DataFrame:
+    """One row per segmentation intent: what was agreed, the result and the evidence.
+
+    Columns ``intent, from, to, port, expect, result, evidence``; ``result`` is the outcome of
+    ``segmentation_intents_hold`` for the intent (``waived`` for an accepted failure) and
+    ``evidence`` its detail: the pairs that break it and the policy that allows, or where the
+    path is blocked. Broken intents come first.
+
+    Examples
+    --------
+    >>> summarize_segmentation_intents(assess("reports/demo-snapshot"))   # doctest: +SKIP
+    """
+    from zt_toolkit.checks.network.segmentation_intents_hold import endpoint_text
+
+    intents = list(assessment.config.segmentation or [])
+    if not intents:
+        return _empty(INTENT_COLUMNS, "The engagement config states no segmentation intents.")
+    f = assessment.findings
+    f = f[f["check_id"] == "segmentation_intents_hold"]
+    by_name = {n: (o, d) for n, o, d in zip(
+        f.loc[f["kind"] == "SegmentationIntent", "name"], outcomes(f[f["kind"] ==
+                                                                   "SegmentationIntent"]),
+        f.loc[f["kind"] == "SegmentationIntent", "detail"], strict=True)}
+    other = f[f["kind"] != "SegmentationIntent"]  # the runner's single row: not assessed/error
+    fallback = (("not_assessed", "the check did not run") if other.empty else
+                (str(other.iloc[0]["status"]), str(other.iloc[0]["detail"])))
+    rows = []
+    for name, intent in zip(_intent_names(intents), intents, strict=True):
+        result_, evidence = by_name.get(name, fallback)
+        port = intent.get("port")
+        rows.append({
+            "intent": name, "from": endpoint_text(intent.get("from")),
+            "to": endpoint_text(intent.get("to")),
+            "port": (f"{str(intent.get('protocol') or 'TCP').upper()} {port}"
+                     if port is not None else "any"),
+            "expect": str(intent.get("expect")), "result": result_, "evidence": evidence})
+    out = pd.DataFrame(rows, columns=list(INTENT_COLUMNS))
+    rank = {o: i for i, o in enumerate(OUTCOMES)}
+    out = out.sort_values("result", key=lambda s: s.map(rank), kind="stable")
+    out.attrs["badge_columns"] = ("result",)
+    return out.reset_index(drop=True)
