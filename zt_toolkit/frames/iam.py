@@ -10,8 +10,9 @@ both are read, and a document that cannot be read is named in the row, never gue
 ServiceAccount's IRSA annotation (``eks.amazonaws.com/role-arn``), an EKS Pod Identity
 association, or an add-on's ``serviceAccountRoleArn``.
 
-The statement-level helpers at the end (:func:`statement_risks`) are the first version of the
-IAM policy engine; they move to ``zt_toolkit.analysis.iam`` when that engine is built.
+The statement-level helpers at the end (:func:`statement_risks`) name risks per statement;
+:func:`escalation_methods` uses the IAM policy engine ``zt_toolkit.analysis.iam`` (the
+escalation-method table lives there).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import orjson
 import pandas as pd
 import pandera.pandas as pa
 
+from zt_toolkit.analysis.iam import ESCALATION_METHODS, analyze_policy
 from zt_toolkit.errors import NotAssessed
 from zt_toolkit.frames import Frames, frame, from_rows
 
@@ -463,29 +465,6 @@ def build_node_iam_roles(frames: Frames) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------
 # statement analysis (first version of the IAM policy engine)
 # ------------------------------------------------------------------------------------------
-#: Privilege-escalation methods (after Rhino Security Labs / cloudsplaining): every action of a
-#: set must be allowed for the method to work.
-ESCALATION_METHODS: dict[str, tuple[str, ...]] = {
-    "CreateNewPolicyVersion": ("iam:CreatePolicyVersion",),
-    "SetExistingDefaultPolicyVersion": ("iam:SetDefaultPolicyVersion",),
-    "CreateAccessKey": ("iam:CreateAccessKey",),
-    "CreateLoginProfile": ("iam:CreateLoginProfile",),
-    "UpdateLoginProfile": ("iam:UpdateLoginProfile",),
-    "AttachUserPolicy": ("iam:AttachUserPolicy",),
-    "AttachGroupPolicy": ("iam:AttachGroupPolicy",),
-    "AttachRolePolicy": ("iam:AttachRolePolicy", "sts:AssumeRole"),
-    "PutUserPolicy": ("iam:PutUserPolicy",),
-    "PutGroupPolicy": ("iam:PutGroupPolicy",),
-    "PutRolePolicy": ("iam:PutRolePolicy", "sts:AssumeRole"),
-    "AddUserToGroup": ("iam:AddUserToGroup",),
-    "UpdateRolePolicyToAssumeIt": ("iam:UpdateAssumeRolePolicy", "sts:AssumeRole"),
-    "PassExistingRoleToNewLambdaThenInvoke": ("iam:PassRole", "lambda:CreateFunction",
-                                              "lambda:InvokeFunction"),
-    "PassExistingRoleToNewEC2": ("iam:PassRole", "ec2:RunInstances"),
-    "PassExistingRoleToNewCloudFormation": ("iam:PassRole", "cloudformation:CreateStack"),
-    "PassExistingRoleToNewGlueDevEndpoint": ("iam:PassRole", "glue:CreateDevEndpoint"),
-    "EditExistingLambdaFunctionWithRole": ("lambda:UpdateFunctionCode",),
-}
 #: Reads of data that matter on every resource (cloudsplaining's data exfiltration + KMS/DDB).
 DATA_ACCESS_ACTIONS = (
     "s3:GetObject", "s3:GetObjectVersion", "secretsmanager:GetSecretValue", "ssm:GetParameter",
@@ -552,20 +531,38 @@ def statement_risks(st: Any) -> list[str]:
 
 def escalation_methods(statements: pd.DataFrame, *, every_resource_only: bool = False
                        ) -> list[str]:
-    """Privilege-escalation methods the Allow statements of one role make possible together.
+    """Privilege-escalation methods the statements of one role make possible together.
 
-    Actions are matched with their wildcards (``iam:*``, ``iam:Put*``), on any resource by
-    default (a role that may rewrite the policy of one assumable role escalates too); with
-    ``every_resource_only`` only statements on every resource count (cloudsplaining's default).
+    Computed by :func:`zt_toolkit.analysis.iam.analyze_policy` over the IAM action database:
+    wildcards expand to real actions, ``Allow`` with ``NotAction`` grants every other action,
+    an unconditional ``Deny`` on every resource removes its actions. On any resource by default
+    (a role that may rewrite the policy of one assumable role escalates too); with
+    ``every_resource_only`` only statements on every resource count (cloudsplaining's default,
+    ARN wildcards such as ``arn:aws:iam::*:role/*`` included).
     """
-    allow = statements[statements["effect"].str.lower() == "allow"]
-    if every_resource_only:
-        allow = allow[allow["resources"].map(is_all_resources).astype(bool)]
-    patterns = [a for acts in allow["actions"] for a in acts]
-    if not patterns:
-        return []
+    document = {"Statement": [_statement_document(st)
+                              for st in statements.itertuples(index=False)]}
+    risk = analyze_policy(document, flag_conditional_statements=True,
+                          flag_resource_arn_statements=not every_resource_only,
+                          every_resource_arns=every_resource_only)
     return [f"{name} ({' + '.join(needed)})" for name, needed in ESCALATION_METHODS.items()
-            if all(action_allowed(patterns, a) for a in needed)]
+            if name in risk.privilege_escalation]
+
+
+def _statement_document(st: Any) -> dict[str, Any]:
+    """A policy statement back from a row of ``iam_role_statements`` (conditions as a marker)."""
+    doc: dict[str, Any] = {"Effect": str(st.effect)}
+    if st.not_actions and not st.actions:
+        doc["NotAction"] = list(st.not_actions)
+    else:
+        doc["Action"] = list(st.actions)
+    if st.not_resources and not st.resources:
+        doc["NotResource"] = list(st.not_resources)
+    else:
+        doc["Resource"] = list(st.resources)
+    if st.has_condition:
+        doc["Condition"] = {"Unknown": {"condition": "present"}}
+    return doc
 
 
 # ------------------------------------------------------------------------------------------

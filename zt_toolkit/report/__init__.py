@@ -17,6 +17,7 @@ from zt_toolkit.report.charts import (
     placeholder,
     plot_audit_timeline,
     plot_check_status,
+    plot_compromise_reach,
     plot_control_plane_logging,
     plot_failures_by_namespace,
     plot_image_references,
@@ -41,6 +42,7 @@ from zt_toolkit.report.export import build_summary, write_findings, write_findin
 from zt_toolkit.report.notebook import (
     configure_renderer,
     md_escape,
+    narrate_access_entry_migration,
     narrate_coverage,
     narrate_failures_appendix,
     narrate_network_remediation,
@@ -61,6 +63,7 @@ from zt_toolkit.report.tables import (
     summarize_check_findings,
     summarize_check_results,
     summarize_checks,
+    summarize_cluster_admins,
     summarize_control_plane_logging,
     summarize_coverage,
     summarize_engagement,
@@ -69,6 +72,7 @@ from zt_toolkit.report.tables import (
     summarize_image_references,
     summarize_image_registries,
     summarize_image_vulnerabilities,
+    summarize_irsa_map,
     summarize_namespace_network_posture,
     summarize_namespace_pss,
     summarize_namespace_reachability,
@@ -114,4 +118,6 @@ __all__ = [
     "summarize_pss_readiness",
     "narrate_network_remediation", "plot_namespace_reachability", "plot_workload_graph",
     "summarize_namespace_reachability", "summarize_segmentation_intents",
+    "narrate_access_entry_migration", "plot_compromise_reach", "summarize_cluster_admins",
+    "summarize_irsa_map",
 ]

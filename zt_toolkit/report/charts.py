@@ -718,3 +718,34 @@ def plot_workload_graph(assessment: Assessment, namespace: str | None = None,
 def network_enforced_false(assessment: Assessment) -> bool:
     """True when no engine enforces NetworkPolicy (the policies are decorative)."""
     return t.network_enforcement(assessment) is False
+
+
+def plot_compromise_reach(assessment: Assessment, top: int = 15) -> go.Figure:
+    """Draw, per workload, what a compromise reaches: risky Kubernetes rights and AWS risks.
+
+    Bars per workload (from :func:`zt_toolkit.report.tables.summarize_irsa_map`, one bar per
+    workload, its IAM roles merged): the number of risky Kubernetes right classes its service
+    account token gives, and the number of risky AWS action categories of its IAM roles.
+
+    Examples
+    --------
+    >>> import zt_toolkit.report as zt                           # doctest: +SKIP
+    >>> zt.plot_compromise_reach(a)                              # doctest: +SKIP
+    """
+    title = "What a compromised workload reaches"
+    s = t.summarize_irsa_map(assessment)
+    empty = _empty_or(s, title, "No workload holds an IAM role or a risky right.")
+    if empty is not None:
+        return empty
+    g = (s.groupby("workload", sort=False)
+         .agg(k8s=("k8s_right_count", "max"),
+              aws=("aws_categories", lambda c: len({x for v in c for x in v.split(", ") if x})))
+         .reset_index())
+    g = g[(g["k8s"] > 0) | (g["aws"] > 0)]
+    if g.empty:
+        return placeholder(title, "No workload reaches a risky Kubernetes right or AWS action.")
+    g = g.sort_values(["k8s", "aws", "workload"], ascending=[False, False, True])
+    return _grouped_bars(g, "workload", [
+        ("k8s", "Risky Kubernetes rights (classes)", STATUS_COLORS["fail"]),
+        ("aws", "Risky AWS action categories", SEVERITY_COLORS["high"]),
+    ], title, "count", barmode="group", top=top)

@@ -702,3 +702,166 @@ def narrate_network_remediation(assessment: Assessment) -> Markdown:
         parts.append("Allow intents with an invalid namespace, label or port, no rule "
                      "generated: " + ", ".join(bad_intents) + ".")
     return Markdown("\n\n".join(parts))
+
+
+# ------------------------------------------------------------------------------------------
+# identity: aws-auth → access entries
+# ------------------------------------------------------------------------------------------
+_IAM_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::\d{12}:(?:role|user)/[A-Za-z0-9+=,.@_/-]{1,512}")
+_CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
+_K8S_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_.@-]{0,99}")
+_K8S_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_.@{}/=+,-]{0,199}")
+#: Prefixes EKS refuses in an access entry's username and kubernetesGroups.
+_RESERVED = ("system:", "eks:", "aws:", "amazon:", "iam:")
+_CLUSTER_ADMIN_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def _migration_target(assessment: Assessment) -> tuple[str, str, str | None, Any]:
+    """Cluster name and ``--region`` option (validated, or placeholders), mode, bootstrap flag."""
+    cluster, _ = t.frame_or_note(assessment, "eks_cluster")
+    name, region, mode, bootstrap = "", "", None, None
+    if cluster is not None and not cluster.empty:
+        row = cluster.iloc[0]
+        name = str(row["name"])
+        arn = row["arn"] if isinstance(row["arn"], str) else ""
+        region = arn.split(":")[3] if arn.count(":") >= 5 else ""
+        mode = row["authentication_mode"] if isinstance(row["authentication_mode"], str) else None
+        bootstrap = row["bootstrap_cluster_creator_admin"]
+    if not name:
+        name = assessment.snapshot.cluster.name or ""
+    name = name if _CLUSTER_NAME.fullmatch(name) else "<cluster-name>"
+    region_opt = f" --region {region}" if _REGION.fullmatch(region) else ""
+    return name, region_opt, mode, bootstrap
+
+
+def narrate_access_entry_migration(assessment: Assessment) -> Markdown:
+    """Write the move from aws-auth to EKS access entries: the exact commands, per mapping.
+
+    For each ``mapRoles`` / ``mapUsers`` entry of ``kube-system/aws-auth``:
+
+    - mapped to ``system:nodes``: ``aws eks create-access-entry --type EC2_LINUX``;
+    - mapped to ``system:masters``: a ``STANDARD`` entry and ``associate-access-policy`` with
+      ``AmazonEKSClusterAdminPolicy`` at cluster scope (and the advice to narrow it);
+    - mapped to other groups: a ``STANDARD`` entry with those ``--kubernetes-groups`` (and its
+      ``--username``), so the existing RBAC bindings keep applying;
+    - already holding an access entry: nothing to create, only the mapping to remove.
+
+    Then the ``authenticationMode`` steps (``CONFIG_MAP`` → ``API_AND_CONFIG_MAP`` → ``API``).
+    Only ARNs, names and groups that pass validation reach a code block; anything else is named,
+    escaped, in the text. Groups and user names EKS refuses (``system:``, ``eks:`` ...) are said
+    to need another mapping.
+
+    Examples
+    --------
+    >>> narrate_access_entry_migration(assess("reports/demo-snapshot"))   # doctest: +SKIP
+    """
+    from zt_toolkit.report.pss_remediation import fenced
+
+    auth, why = t.frame_or_note(assessment, "aws_auth")
+    if auth is None:
+        return Markdown(md_escape(f"No migration advice: aws-auth {why}"))
+    entries, _ = t.frame_or_note(assessment, "access_entries")
+    existing = {} if entries is None else {
+        str(e.principal_arn): e for e in entries.itertuples(index=False)}
+    cluster, region, mode, bootstrap = _migration_target(assessment)
+    base = f"aws eks{region}"
+    parts: list[str] = []
+    if auth.empty:
+        parts.append("aws-auth maps no IAM principal: there is nothing to migrate.")
+    else:
+        parts.append(f"aws-auth holds {_plural(len(auth), 'mapping')}. Create an access entry "
+                     "for each one below, check that each principal still has the access it "
+                     "needs, then remove the mapping from aws-auth.")
+    problems, accounts = [], []
+    for m in auth.itertuples(index=False):
+        key = {"role": "mapRoles", "user": "mapUsers", "account": "mapAccounts"}[m.map_type]
+        where = f"{key}[{m.index}]" if pd.notna(m.index) else key
+        if isinstance(m.parse_error, str):
+            problems.append(f"- `{where}`: {md_escape(m.parse_error)}")
+            continue
+        if m.map_type == "account":
+            accounts.append(md_escape(m.arn))
+            continue
+        arn = str(m.arn)
+        if not _IAM_ARN.fullmatch(arn):
+            problems.append(f"- `{where}`: {md_escape(arn)} is not an IAM role or user ARN")
+            continue
+        groups = tuple(m.groups)
+        title = f"**{where}** `{arn}` → groups {md_escape(', '.join(groups) or 'none')}"
+        if arn in existing:
+            e = existing[arn]
+            parts.append(f"{title}: already has an access entry (type "
+                         f"{md_escape(e.type)}, groups "
+                         f"{md_escape(', '.join(e.kubernetes_groups) or 'none')}); nothing to "
+                         "create: compare, then remove the mapping.")
+            continue
+        principal = f"--cluster-name {cluster} --principal-arn {arn}"
+        if "system:nodes" in groups:
+            parts.append(f"{title}: a node role.")
+            parts.append(fenced(f"{base} create-access-entry {principal} --type EC2_LINUX",
+                                "sh"))
+            continue
+        usable = [g for g in groups if _K8S_GROUP.fullmatch(g) and not g.startswith(_RESERVED)]
+        refused = [g for g in groups if g not in usable and g != "system:masters"]
+        user = m.username if isinstance(m.username, str) else ""
+        user_ok = bool(user) and bool(_K8S_USER.fullmatch(user)) and not user.startswith(
+            _RESERVED)
+        cmd = f"{base} create-access-entry {principal} --type STANDARD"
+        if usable:
+            cmd += " --kubernetes-groups " + " ".join(usable)
+        if user_ok:
+            cmd += f" --username '{user}'"
+        lines = [cmd]
+        text = title + ":"
+        if "system:masters" in groups:
+            lines.append(f"{base} associate-access-policy {principal} "
+                         f"--policy-arn {_CLUSTER_ADMIN_POLICY_ARN} --access-scope type=cluster")
+            text += (" cluster admin today (system:masters). The second command keeps that; "
+                     "prefer `AmazonEKSAdminPolicy` or `AmazonEKSEditPolicy` scoped to the "
+                     "namespaces it needs (`--access-scope type=namespace,namespaces=...`).")
+        elif usable:
+            text += " the existing RBAC bindings of these groups keep applying."
+        if refused:
+            text += (" EKS refuses these groups in an access entry; bind their rights to "
+                     "another group name: " + md_escape(", ".join(refused)) + ".")
+        if user and not user_ok:
+            text += (" The user name " + md_escape(user) + " is not accepted in an access "
+                     "entry; the default name is used.")
+        parts.append(text)
+        parts.append(fenced("\n".join(lines), "sh"))
+    if accounts:
+        parts.append("mapAccounts lets every IAM principal of these accounts in: "
+                     + ", ".join(accounts) + ". Access entries have no equivalent: create one "
+                     "entry per principal that needs the cluster.")
+    if problems:
+        parts.append("Cannot be migrated as written (fix or drop these aws-auth entries):\n\n"
+                     + "\n".join(problems))
+    steps = {
+        "CONFIG_MAP": ["allow access entries (aws-auth keeps working):",
+                       "API_AND_CONFIG_MAP"],
+        "API_AND_CONFIG_MAP": ["once every principal above works through its access entry "
+                               "(check with `kubectl auth can-i --list` as each), stop "
+                               "reading aws-auth (this cannot be undone):", "API"],
+        "API": ["the cluster already ignores aws-auth (authenticationMode API): delete the "
+                "ConfigMap once backed up.", None],
+    }
+    step, target = steps.get(mode or "", ["authenticationMode is unknown: read it with "
+                                          "`aws eks describe-cluster`, then move to API_AND_"
+                                          "CONFIG_MAP and finally API:", "API_AND_CONFIG_MAP"])
+    parts.append(f"**authenticationMode** {md_escape(mode or 'unknown')}: {step}")
+    if target:
+        cmds = [f"{base} update-cluster-config --name {cluster} "
+                f"--access-config authenticationMode={target}"]
+        if target == "API_AND_CONFIG_MAP":
+            cmds.append("# after the entries above are created and tested:")
+            cmds.append(f"{base} update-cluster-config --name {cluster} "
+                        "--access-config authenticationMode=API")
+        cmds.append("kubectl -n kube-system get configmap aws-auth -o yaml > aws-auth-backup.yaml")
+        cmds.append("kubectl -n kube-system delete configmap aws-auth")
+        parts.append(fenced("\n".join(cmds), "sh"))
+    if bootstrap is True or (bootstrap is not None and not pd.isna(bootstrap) and bool(bootstrap)):
+        parts.append("The cluster creator still holds the bootstrap cluster-admin entry "
+                     "(`bootstrapClusterCreatorAdminPermissions`): once named admins exist, "
+                     "delete it (`aws eks delete-access-entry`) or narrow its policy.")
+    return Markdown("\n\n".join(parts))

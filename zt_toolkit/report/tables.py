@@ -1666,3 +1666,296 @@ def summarize_segmentation_intents(assessment: Assessment) -> pd.DataFrame:
     out = out.sort_values("result", key=lambda s: s.map(rank), kind="stable")
     out.attrs["badge_columns"] = ("result",)
     return out.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# identity: who is cluster admin, IRSA map
+# ------------------------------------------------------------------------------------------
+EKS_CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+EKS_ADMIN_POLICY = "AmazonEKSAdminPolicy"
+CLUSTER_ADMIN_COLUMNS = ["principal", "via", "kubernetes_identity", "rights", "evidence"]
+
+
+def _k8s_identity(username: Any, groups: Iterable[str]) -> str:
+    user = "" if username is None or pd.isna(username) else str(username)
+    groups = [g for g in groups if g]
+    parts = ([f"user {user}"] if user else []) + ([f"groups {', '.join(groups)}"]
+                                                   if groups else [])
+    return "; ".join(parts) or "(no username, no groups)"
+
+
+def _cluster_created_at(assessment: Assessment) -> pd.Timestamp | None:
+    """``createdAt`` of the described cluster (None when unknown)."""
+    with contextlib.suppress(Exception):
+        for rec in assessment.frames.snapshot.aws("eks", "describe_cluster"):
+            created = ((rec.get("response") or {}).get("cluster") or {}).get("createdAt")
+            if created is not None:
+                return pd.Timestamp(created)
+    return None
+
+
+def _bootstrap_creator(assessment: Assessment, entries: pd.DataFrame | None) -> str | None:
+    """The access entry EKS made for the cluster creator: cluster admin, created with the cluster.
+
+    EKS does not name the creator; its entry is the cluster-admin entry created within ten
+    minutes of the cluster. None when no entry fits.
+    """
+    created = _cluster_created_at(assessment)
+    if entries is None or entries.empty or created is None:
+        return None
+    for e in entries[entries["cluster_admin"]].itertuples(index=False):
+        with contextlib.suppress(ValueError, TypeError):
+            if e.created_at and abs(pd.Timestamp(e.created_at) - created) <= pd.Timedelta(
+                    minutes=10):
+                return str(e.principal_arn)
+    return None
+
+
+def summarize_cluster_admins(assessment: Assessment) -> pd.DataFrame:
+    """Who can administer the whole cluster, across aws-auth, EKS access entries and RBAC.
+
+    One row per (principal, way it gets admin):
+
+    - **aws-auth**: ``mapRoles`` / ``mapUsers`` entries mapped to ``system:masters`` (RBAC is
+      bypassed) or to a group bound to cluster-admin; an entry or key that cannot be read is a
+      row too (``rights`` says it is unreadable): a malformed aws-auth is a finding;
+    - **access entry**: ``AmazonEKSClusterAdminPolicy`` or ``AmazonEKSAdminPolicy`` at cluster
+      scope, or ``kubernetesGroups`` bound to cluster-admin;
+    - **bootstrap**: ``bootstrapClusterCreatorAdminPermissions`` (the creator's entry when it
+      can be told: the cluster-admin entry created with the cluster);
+    - **RBAC binding**: every subject holding cluster-admin, or a copy of its ``*`` rule,
+      through a ClusterRoleBinding.
+
+    aws-auth is left out when ``authenticationMode`` is ``API`` (the authenticator ignores it).
+    The mode is in ``attrs["note"]``.
+
+    Parameters
+    ----------
+    assessment
+        The assessment (its frames are read).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``principal`` (IAM ARN or Kubernetes subject), ``via`` (aws-auth, access entry,
+        RBAC binding, bootstrap), ``kubernetes_identity``, ``rights``, ``evidence``.
+
+    Examples
+    --------
+    >>> import zt_toolkit.report as zt                          # doctest: +SKIP
+    >>> zt.summarize_cluster_admins(a)[["principal", "via", "rights"]]  # doctest: +SKIP
+    """
+    from zt_toolkit.analysis.rbac import (
+        MASTERS_GROUP,
+        describe_grant,
+        holds_cluster_admin,
+        iam_principal_identities,
+        iam_principal_permissions,
+    )
+
+    perms, why_perms = frame_or_note(assessment, "subject_permissions")
+    auth, why_auth = frame_or_note(assessment, "aws_auth")
+    entries, why_entries = frame_or_note(assessment, "access_entries")
+    cluster, _ = frame_or_note(assessment, "eks_cluster")
+    mode = None
+    if cluster is not None and not cluster.empty:
+        modes = cluster["authentication_mode"].dropna()
+        mode = str(modes.iloc[0]) if len(modes) else None
+    config_map_read = mode != "API"
+    notes = [f"authenticationMode {mode}" if mode else "authenticationMode unknown"]
+    for name, why in (("RBAC bindings", why_perms), ("aws-auth", why_auth),
+                      ("access entries", why_entries)):
+        if why:
+            notes.append(f"{name} {why}")
+    if mode == "API":
+        notes.append("aws-auth is not read in API mode: its mappings grant nothing")
+
+    rows: list[dict[str, str]] = []
+    mode_text = f" (read: authenticationMode {mode})" if mode else ""
+    # aws-auth: unreadable content, then system:masters
+    if auth is not None and config_map_read:
+        for m in auth[auth["parse_error"].notna()].itertuples(index=False):
+            rows.append({"principal": str(m.arn) if pd.notna(m.arn) else "(unreadable)",
+                         "via": "aws-auth",
+                         "kubernetes_identity": _k8s_identity(m.username, m.groups),
+                         "rights": "unknown: aws-auth content cannot be read",
+                         "evidence": f"aws-auth: {m.parse_error}"})
+    empty_entries = pd.DataFrame(columns=["principal_arn", "username", "kubernetes_groups"])
+    identities = iam_principal_identities(
+        auth if auth is not None else pd.DataFrame(
+            columns=["map_type", "index", "arn", "username", "groups", "parse_error"]),
+        entries if entries is not None else empty_entries, config_map_read=config_map_read)
+    ident_text = {}
+    for (principal, via), g in identities.groupby(["principal", "via"], sort=False):
+        ident_text[(principal, via)] = _k8s_identity(g["username"].iloc[0], g["group"])
+    for r in identities[identities["group"] == MASTERS_GROUP].itertuples(index=False):
+        rows.append({"principal": r.principal, "via": r.via,
+                     "kubernetes_identity": ident_text[(r.principal, r.via)],
+                     "rights": "cluster admin: group system:masters bypasses RBAC",
+                     "evidence": r.evidence + (mode_text if r.via == "aws-auth" else "")})
+    # access policies
+    bootstrap = _bootstrap_creator(assessment, entries)
+    if entries is not None:
+        for e in entries.itertuples(index=False):
+            for p in e.policies:
+                name = p.get("policy_name", "")
+                if p.get("scope_type") != "cluster" or name not in (EKS_CLUSTER_ADMIN_POLICY,
+                                                                    EKS_ADMIN_POLICY):
+                    continue
+                rights = ("cluster admin" if name == EKS_CLUSTER_ADMIN_POLICY
+                          else "admin of every namespace (not cluster-scoped resources)")
+                rows.append({"principal": str(e.principal_arn), "via": "access entry",
+                             "kubernetes_identity": _k8s_identity(e.username,
+                                                                  e.kubernetes_groups),
+                             "rights": f"{rights}: {name} at cluster scope",
+                             "evidence": f"access entry (type {e.type}) associated with "
+                                         f"{p.get('policy_arn', name)}"})
+    # the creator
+    flag = None
+    if cluster is not None and not cluster.empty:
+        flag = cluster["bootstrap_cluster_creator_admin"].iloc[0]
+    if flag is True or (flag is not None and not pd.isna(flag) and bool(flag)):
+        rows.append({"principal": bootstrap or "the IAM principal that created the cluster",
+                     "via": "bootstrap",
+                     "kubernetes_identity": "access entry made by EKS at creation",
+                     "rights": "cluster admin: AmazonEKSClusterAdminPolicy at cluster scope",
+                     "evidence": "bootstrapClusterCreatorAdminPermissions: true"
+                                 + ("" if bootstrap else "; the creator's entry could not be "
+                                                         "told apart")})
+    # RBAC: cluster-admin-equivalent at cluster scope, for subjects and mapped IAM principals
+    if perms is not None and not perms.empty:
+        admin = perms[holds_cluster_admin(perms) & perms["scope"].eq("cluster")]
+        admin = admin.drop_duplicates(subset=["kind", "namespace", "name", "binding_name",
+                                              "role_name"])
+        mapped = iam_principal_permissions(admin, identities)
+        mapped = mapped[mapped["via"] != f"Group {MASTERS_GROUP}"]  # listed above already
+        for r in mapped.itertuples(index=False):
+            rows.append({"principal": r.principal, "via": f"{r.principal_via} + RBAC binding",
+                         "kubernetes_identity": ident_text[(r.principal, r.principal_via)],
+                         "rights": f"cluster admin through {r.via}",
+                         "evidence": describe_grant(pd.DataFrame([r._asdict()])).iloc[0]})
+        for r in admin.itertuples(index=False):
+            subject = (f"{r.kind} {r.namespace}/{r.name}" if r.namespace
+                       else f"{r.kind} {r.name}")
+            rows.append({"principal": subject, "via": "RBAC binding",
+                         "kubernetes_identity": subject,
+                         "rights": ("cluster admin" + ("" if r.role_name == "cluster-admin"
+                                                       else " (a copy of cluster-admin's rule)")
+                                    + (": RBAC bypassed anyway" if r.kind == "Group"
+                                       and r.name == MASTERS_GROUP else "")),
+                         "evidence": describe_grant(pd.DataFrame([r._asdict()])).iloc[0]})
+    out = pd.DataFrame(rows, columns=CLUSTER_ADMIN_COLUMNS).drop_duplicates(
+        ).reset_index(drop=True)
+    out.attrs["note"] = "; ".join(notes) + "."
+    return out
+
+
+IRSA_MAP_COLUMNS = ["workload", "service_account", "token_mounted", "iam_role", "role_source",
+                    "k8s_rights", "k8s_right_count", "aws_categories", "aws_category_count",
+                    "aws_risks"]
+#: Category of an IAM risk phrase (``frames.iam.role_risks``), first match wins.
+AWS_RISK_CATEGORIES = (("admin: every action", "admin"), ("Allow with NotAction", "NotAction"),
+                       ("every action of", "whole service"),
+                       ("iam:PassRole", "PassRole on every role"),
+                       ("data access", "data on every resource"),
+                       ("privilege escalation", "privilege escalation"))
+
+
+def _aws_category(risk: str) -> str:
+    return next((c for text, c in AWS_RISK_CATEGORIES if text in risk), "other")
+
+
+def summarize_irsa_map(assessment: Assessment) -> pd.DataFrame:
+    """Workload → service account → IAM role → what a compromise of the workload reaches.
+
+    One row per (workload, IAM role) for workloads that can act as an IAM role (IRSA
+    annotation, Pod Identity association, add-on ``serviceAccountRoleArn``) or whose service
+    account holds a risky Kubernetes right (:func:`zt_toolkit.analysis.rbac.risky_rights`,
+    through direct bindings and the service-account groups). ``aws_risks`` lists the risky
+    statements of the role (``frames.iam.role_risks``); ``aws_categories`` their kinds (admin,
+    whole service, NotAction, PassRole, data on every resource, privilege escalation). Most
+    reach first.
+
+    Parameters
+    ----------
+    assessment
+        The assessment (its frames are read).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``workload, service_account, token_mounted, iam_role, role_source, k8s_rights,
+        k8s_right_count, aws_categories, aws_category_count, aws_risks``.
+
+    Examples
+    --------
+    >>> import zt_toolkit.report as zt                           # doctest: +SKIP
+    >>> zt.summarize_irsa_map(a).head()                          # doctest: +SKIP
+    """
+    from zt_toolkit.analysis.rbac import risky_rights, service_account_permissions, token_mounts
+    from zt_toolkit.frames.iam import role_risks
+
+    w, why = frame_or_note(assessment, "workloads")
+    sas, why_sa = frame_or_note(assessment, "service_accounts")
+    if w is None or sas is None:
+        return _empty(IRSA_MAP_COLUMNS, f"IRSA map not available: workloads {why or why_sa}.")
+    notes = []
+    w = token_mounts(w, sas)
+    # Kubernetes side
+    perms, why_p = frame_or_note(assessment, "subject_permissions")
+    k8s: dict[tuple[str, str], list[str]] = {}
+    if perms is not None:
+        keys = w[["namespace", "service_account"]].rename(columns={"service_account": "name"})
+        sp = service_account_permissions(perms, keys)
+        for right, mask in risky_rights(sp).items():
+            for key in sp.loc[mask.to_numpy(), ["sa_namespace", "sa_name"]].itertuples(
+                    index=False, name=None):
+                k8s.setdefault(key, [])
+                if right not in k8s[key]:
+                    k8s[key].append(right)
+    else:
+        notes.append(f"RBAC {why_p}")
+    # AWS side
+    roles, why_r = frame_or_note(assessment, "workload_iam_roles")
+    if roles is None:
+        notes.append(f"IAM roles {why_r}")
+        roles = pd.DataFrame(columns=["kind", "namespace", "name", "role_name", "source"])
+    statements, why_s = frame_or_note(assessment, "iam_role_statements")
+    if statements is None:
+        notes.append(f"IAM policies {why_s}")
+    risks: dict[str, list[str]] = {}
+    for role in roles["role_name"].dropna().unique():
+        st = (statements[statements["name"] == role] if statements is not None
+              else pd.DataFrame())
+        risks[role] = role_risks(st) if not st.empty else []
+    by_workload = {}
+    for r in roles.itertuples(index=False):
+        by_workload.setdefault((r.kind, r.namespace, r.name), {}).setdefault(
+            r.role_name, []).append(r.source)
+    rows = []
+    for x in w.itertuples(index=False):
+        rights = k8s.get((x.namespace, x.service_account), [])
+        if not x.token_mounted:
+            rights = []  # no token in the pod: its Kubernetes rights are not reachable
+        wroles = by_workload.get((x.kind, x.namespace, x.name), {})
+        if not wroles and not rights:
+            continue
+        for role, sources in (wroles or {None: []}).items():
+            rr = risks.get(role, []) if role else []
+            cats = list(dict.fromkeys(_aws_category(s) for s in rr))
+            rows.append({
+                "workload": f"{x.kind} {x.namespace}/{x.name}",
+                "service_account": f"{x.namespace}/{x.service_account}",
+                "token_mounted": bool(x.token_mounted),
+                "iam_role": role or "", "role_source": ", ".join(dict.fromkeys(sources)),
+                "k8s_rights": ", ".join(rights), "k8s_right_count": len(rights),
+                "aws_categories": ", ".join(cats), "aws_category_count": len(cats),
+                "aws_risks": "; ".join(rr)})
+    out = pd.DataFrame(rows, columns=IRSA_MAP_COLUMNS)
+    out = out.sort_values(["k8s_right_count", "aws_category_count", "workload"],
+                          ascending=[False, False, True]).reset_index(drop=True)
+    if out.empty:
+        out.attrs["note"] = "No workload holds an IAM role or a risky Kubernetes right."
+    if notes:
+        out.attrs["note"] = "; ".join(notes) + "."
+    return out
