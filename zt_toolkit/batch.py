@@ -46,7 +46,6 @@ import io
 import logging
 import multiprocessing
 import os
-import re
 import shutil
 import signal
 import sys
@@ -321,12 +320,8 @@ def _check_browser() -> None:
     try:
         find_browser()
     except BrowserNotFoundError as exc:
-        # find_browser speaks of a report whose HTML was written: here nothing was written
-        sentence = r"(?:[^.\n]|\.(?=\S))*"  # "report.html" does not end a sentence
-        text = re.sub(rf" ?{sentence}(?:was|were) still written{sentence}\.?", "",
-                      str(exc)).strip()
         raise BrowserNotFoundError(
-            f"The batch was not started: {text}\nOr run the batch without PDFs (--no-pdf)."
+            f"The batch was not started: {exc}\nOr run the batch without PDFs (--no-pdf)."
         ) from exc
 
 

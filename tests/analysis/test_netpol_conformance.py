@@ -249,8 +249,8 @@ def _reference_of(table, network_policies, namespaces) -> set[str]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_engine_agrees_with_naive_reference(scenario, tmp_path):
-    logging.getLogger("zt_toolkit.manifests").setLevel(logging.ERROR)
+def test_engine_agrees_with_naive_reference(scenario, tmp_path, caplog):
+    caplog.set_level(logging.ERROR, logger="zt_toolkit.manifests")  # restored after the test
     result = import_manifests([NETPOL / "tests" / scenario], tmp_path / "snap")
     frames = Frames(Snapshot.load(result.snapshot))
     engine = set(format_connections(reachability(frames, enforced=True)).splitlines())

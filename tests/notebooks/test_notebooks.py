@@ -12,6 +12,7 @@ import csv
 import os
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import nbformat
@@ -224,6 +225,9 @@ def test_failing_notebook_names_notebook_cell_and_keeps_findings(demo_snapshot: 
     nb.cells.insert(5, nbformat.v4.new_code_cell("zt.no_such_function(a)"))
     nbformat.write(nb, templates / "06_audit.ipynb")
     monkeypatch.setenv("ZT_NOTEBOOKS", str(templates))
+    complete = tmp_path / "reports" / "broken-co" / date.today().isoformat()
+    complete.mkdir(parents=True)
+    (complete / "acme-shop.pdf").write_text("an earlier, complete report of the same day")
     with pytest.raises(ReportError) as err:
         render.write_report(demo_snapshot, "Broken Co", out=tmp_path / "reports",
                             notebooks=("06_audit",))
@@ -231,6 +235,26 @@ def test_failing_notebook_names_notebook_cell_and_keeps_findings(demo_snapshot: 
     # the executed notebook (kept for debugging) has the injected-parameters cell: index 6
     assert "06_audit.ipynb failed in cell 6 `zt.no_such_function(a)`" in message
     assert "AttributeError" in message and "no_such_function" in message
-    out = next((tmp_path / "reports" / "broken-co").iterdir())
+    # the incomplete run sits beside the complete report and does not replace it
+    assert (complete / "acme-shop.pdf").read_text().startswith("an earlier")
+    out = complete.with_name(f"{complete.name}.incomplete")
+    assert str(out) in message
     assert (out / "findings.csv").is_file() and (out / "findings.json").is_file()
     assert (out / "06_audit.ipynb").is_file() and not (out / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_without_a_browser_everything_but_the_pdf_is_written(demo_snapshot: Path, tmp_path,
+                                                            monkeypatch):
+    from zt_toolkit.errors import BrowserNotFoundError
+
+    monkeypatch.setenv("ZT_BROWSER", str(tmp_path / "no-such-chrome"))
+    with pytest.raises(BrowserNotFoundError) as err:
+        render.write_report(demo_snapshot, "No Browser Co", out=tmp_path / "reports",
+                            notebooks=("00_summary",))
+    out = tmp_path / "reports" / "no-browser-co" / f"{date.today().isoformat()}.incomplete"
+    assert "ZT_BROWSER" in str(err.value) and str(out) in str(err.value)
+    assert {"report.html", "findings.xlsx", "summary.json", "00_summary.ipynb"} <= {
+        p.name for p in out.iterdir()}
+    assert not list(out.glob("*.pdf"))
+    assert not (out.parent / date.today().isoformat()).exists()

@@ -140,7 +140,7 @@ def test_browser_not_found_message_names_what_to_install(no_browser_env):
     assert isinstance(err.value, ReportError)
     assert "apt-get install chromium" in message
     assert "Google Chrome or Microsoft Edge" in message and "ZT_BROWSER" in message
-    assert "HTML report" in message and "still written" in message
+    assert "still written" not in message  # whether anything was written is the caller's to say
 
 
 def test_install_paths_per_platform():

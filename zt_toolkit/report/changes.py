@@ -41,9 +41,8 @@ from zt_toolkit.diff import (
     normalize_findings,
     summarize_diff,
 )
-from zt_toolkit.report.notebook import md_escape
+from zt_toolkit.report.notebook import md_escape, plural, severity_phrase
 from zt_toolkit.report.scores import score_overall, score_pillars, stage_label
-from zt_toolkit.report.theme import SEVERITY_LABELS
 
 if TYPE_CHECKING:
     from zt_toolkit.assessment import Assessment
@@ -179,19 +178,6 @@ def _nan(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
-
-
-def _severity_phrase(severities: pd.Series) -> str:
-    counts = severities.value_counts()
-    parts = [f"{int(counts[s])} {label.lower()}" for s, label in SEVERITY_LABELS.items()
-             if s in counts]
-    if len(parts) <= 1:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
 def _resource(row: Any) -> str:
     ns = f"{row.namespace}/" if row.namespace else ""
     return md_escape(f"{row.kind} {ns}{row.name}".strip())
@@ -258,13 +244,13 @@ def narrate_changes(assessment: Assessment, previous: Previous) -> Markdown:
     else:
         facts = []
         if n["new"]:
-            facts.append(f"**{_plural(n['new'], 'new failure')}** "
-                         f"({_severity_phrase(by['new']['new_severity'])})")
+            facts.append(f"**{plural(n['new'], 'new failure')}** "
+                         f"({severity_phrase(by['new']['new_severity'].value_counts())})")
         else:
             facts.append("**no new failure**")
         facts.append(f"**{n['resolved']} resolved**")
         if n["severity_changed"]:
-            facts.append(f"{_plural(n['severity_changed'], 'finding')} with a changed severity")
+            facts.append(f"{plural(n['severity_changed'], 'finding')} with a changed severity")
         reopened = n["waiver_expired"] + n["waiver_removed"]
         if reopened:
             why = []
@@ -274,19 +260,19 @@ def narrate_changes(assessment: Assessment, previous: Previous) -> Markdown:
             if n["waiver_removed"]:
                 why.append(f"{n['waiver_removed']} waiver{'s' if n['waiver_removed'] > 1 else ''}"
                            " removed")
-            facts.append(f"{_plural(reopened, 'accepted risk')} open again "
+            facts.append(f"{plural(reopened, 'accepted risk')} open again "
                          f"({' and '.join(why)})")
         if n["waived"]:
-            facts.append(f"{_plural(n['waived'], 'failure')} newly waived as accepted risk")
+            facts.append(f"{plural(n['waived'], 'failure')} newly waived as accepted risk")
         parts.append(f"Since {since}: " + ", ".join(facts[:-1])
                      + (" and " if len(facts) > 1 else "") + facts[-1] + ". "
                      + _still(by["unchanged"])[0].upper() + _still(by["unchanged"])[1:] + ".")
     lost = by["not_assessed"]
     lost_failing = lost[lost["old_status"].isin(("fail", "waived"))]
     if len(lost):
-        text = (f"\n\n**{_plural(len(lost_failing), 'finding')} that failed before could not "
+        text = (f"\n\n**{plural(len(lost_failing), 'finding')} that failed before could not "
                 "be assessed this time**" if len(lost_failing) else
-                f"\n\n**{_plural(len(lost), 'finding')} that passed before could not be "
+                f"\n\n**{plural(len(lost), 'finding')} that passed before could not be "
                 "assessed this time**")
         if len(lost_failing):
             text += f" ({_examples(lost_failing)})"
@@ -370,9 +356,9 @@ def _still(unchanged: pd.DataFrame) -> str:
     """``12 failures are still open and 3 accepted risks still waived``."""
     waived = int((unchanged["new_status"] == "waived").sum())
     still = len(unchanged) - waived
-    text = (f"{_plural(still, 'failure')} {'is' if still == 1 else 'are'} still open" if still
+    text = (f"{plural(still, 'failure')} {'is' if still == 1 else 'are'} still open" if still
             else "no earlier failure is still open")
-    return text + (f" and {_plural(waived, 'accepted risk')} still waived" if waived else "")
+    return text + (f" and {plural(waived, 'accepted risk')} still waived" if waived else "")
 
 
 def _pillar_examples(rows: pd.DataFrame, pillar: str, what: str) -> str:

@@ -416,7 +416,7 @@ def plot_secret_consumption(assessment: Assessment) -> go.Figure:
     return _grouped_bars(s, "namespace", [
         ("env", "Environment variables", STATUS_COLORS["fail"]),
         ("volume", "Mounted as files", SEVERITY_COLORS["low"]),
-        ("secret_store", "External store (Secrets Store CSI)", STATUS_COLORS["pass"]),
+        ("secret_store", "External store (CSI, Vault, External Secrets)", STATUS_COLORS["pass"]),
     ], title, "workloads", barmode="group", top=12)
 
 

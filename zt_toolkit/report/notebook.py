@@ -30,7 +30,7 @@ import re
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -326,12 +326,23 @@ def md_escape(value: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
+def plural(n: int, word: str, plural_form: str | None = None) -> str:
+    """``"1 check"``, ``"3 checks"``.
+
+    >>> plural(1, "check"), plural(2, "policy", "policies")
+    ('1 check', '2 policies')
+    """
+    return f"{n} {word if n == 1 else (plural_form or word + 's')}"
 
 
-def _severity_phrase(counts: dict[str, int]) -> str:
-    parts = [f"{n} {SEVERITY_LABELS[s].lower()}" for s, n in counts.items() if n]
+def severity_phrase(counts: Mapping[str, int]) -> str:
+    """Counts per severity (a dict or a value_counts Series) in words, most severe first.
+
+    >>> severity_phrase({"high": 1, "critical": 2, "low": 0})
+    '2 critical and 1 high'
+    """
+    parts = [f"{int(counts[s])} {label.lower()}" for s, label in SEVERITY_LABELS.items()
+             if s in counts and counts[s]]
     if not parts:
         return ""
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
@@ -344,7 +355,7 @@ def _fix_first(findings: pd.DataFrame, n: int) -> list[str]:
     for r in risks.itertuples(index=False):
         items.append(
             f"{r.rank}. **{md_escape(r.title)}** ({SEVERITY_LABELS.get(r.severity, r.severity)}"
-            f", {_plural(int(r.affected), 'resource')}: {md_escape(r.examples)}). "
+            f", {plural(int(r.affected), 'resource')}: {md_escape(r.examples)}). "
             f"{md_escape(r.remediation)}"
         )
     return items
@@ -366,16 +377,16 @@ def narrate_pillar(assessment: Assessment, pillar: str | Pillar) -> Markdown:
     failing = {sev: int(s[sev]) for sev in SEVERITY_LABELS}
     lines = []
     if int(s["fail"]):
-        sev = _severity_phrase(failing)
+        sev = severity_phrase(failing)
         lines.append(
-            f"**{_plural(int(s['fail']), 'check')} of {checks} fail** ({sev}), with "
-            f"{_plural(int(s['failing_resources']), 'open failure')} across the cluster; "
+            f"**{plural(int(s['fail']), 'check')} of {checks} fail** ({sev}), with "
+            f"{plural(int(s['failing_resources']), 'open failure')} across the cluster; "
             f"{int(s['pass'])} pass.")
     else:
         lines.append(f"**No check of the {checks} fails**: {int(s['pass'])} pass.")
     if pd.notna(s["score"]):
         lines[-1] += (f" The pillar scores **{round(float(s['score']))}/100** on the "
-                      f"{_plural(int(s['assessed']), 'check')} that evaluated resources, "
+                      f"{plural(int(s['assessed']), 'check')} that evaluated resources, "
                       f"maturity stage **{stage_label(s['stage'])}**.")
     gaps = int(s["not_assessed"]) + int(s["error"])
     if gaps:
@@ -386,16 +397,16 @@ def narrate_pillar(assessment: Assessment, pillar: str | Pillar) -> Markdown:
             for r in un.head(4).itertuples(index=False))
         more = f" and {len(un) - 4} more" if len(un) > 4 else ""
         lines.append(
-            f"\n\n**{_plural(gaps, 'check')} gave no result**, so this pillar's result is "
+            f"\n\n**{plural(gaps, 'check')} gave no result**, so this pillar's result is "
             f"incomplete: {names}{more}. An absent result is not a pass.")
     if int(s["not_applicable"]):
-        lines.append(f" {_plural(int(s['not_applicable']), 'check')} had nothing to evaluate.")
+        lines.append(f" {plural(int(s['not_applicable']), 'check')} had nothing to evaluate.")
     fixes = _fix_first(f, 3)
     if fixes:
         lines.append("\n\n**Fix first:**\n\n" + "\n".join(fixes))
     if int(s["waived"]):
         lines.append(
-            f"\n\n{_plural(int(s['waived']), 'further failure')} "
+            f"\n\n{plural(int(s['waived']), 'further failure')} "
             f"{'is' if int(s['waived']) == 1 else 'are'} waived as accepted risk (engagement "
             "waivers and the documented EKS baseline); they are listed in the summary.")
     return Markdown("".join(lines))
@@ -411,13 +422,13 @@ def narrate_summary(assessment: Assessment) -> Markdown:
     n_fail = int(s["fail"].sum())
     lines = [
         f"We assessed the EKS cluster **{md_escape(cluster.name)}** of "
-        f"**{md_escape(assessment.config.client)}** against {_plural(total, 'check')} in six "
+        f"**{md_escape(assessment.config.client)}** against {plural(total, 'check')} in six "
         f"zero-trust pillars, from a read-only snapshot taken "
         f"{md_escape(assessment.snapshot.manifest.collected_at[:10])}. "
     ]
     if n_fail:
-        lines.append(f"**{_plural(n_fail, 'check')} fail** ({_severity_phrase(failing)}), "
-                     f"with {_plural(int(s['failing_resources'].sum()), 'open failure')} in "
+        lines.append(f"**{plural(n_fail, 'check')} fail** ({severity_phrase(failing)}), "
+                     f"with {plural(int(s['failing_resources'].sum()), 'open failure')} in "
                      "total. ")
     else:
         lines.append("**No check fails.** ")
@@ -443,10 +454,10 @@ def narrate_summary(assessment: Assessment) -> Markdown:
         if missing:
             cov = t.summarize_coverage(assessment)
             sources = int((cov["checks"] > 0).sum()) if not cov.empty else 0
-            why.append(f"{_plural(missing, 'check')} could not be assessed because "
-                       f"{_plural(sources, 'data source')} could not be collected")
+            why.append(f"{plural(missing, 'check')} could not be assessed because "
+                       f"{plural(sources, 'data source')} could not be collected")
         if errors:
-            why.append(f"{_plural(errors, 'check')} failed to run (a toolkit defect, not a "
+            why.append(f"{plural(errors, 'check')} failed to run (a toolkit defect, not a "
                        "property of the cluster)")
         lines.append(f"\n\n**{' and '.join(why)}.** Those areas are unknown, not compliant; "
                      "the coverage section lists them.")
@@ -455,7 +466,7 @@ def narrate_summary(assessment: Assessment) -> Markdown:
         lines.append("\n\n**What to do first:**\n\n" + "\n".join(fixes))
     waived = int(s["waived"].sum())
     if waived:
-        lines.append(f"\n\n{_plural(waived, 'failure')} {'is' if waived == 1 else 'are'} "
+        lines.append(f"\n\n{plural(waived, 'failure')} {'is' if waived == 1 else 'are'} "
                      "waived as accepted risk and shown in the accepted-risks section.")
     return Markdown("".join(lines))
 
@@ -480,16 +491,18 @@ def narrate_failures_appendix(assessment: Assessment, limit: int = 8,
                                  for line in str(r.resources).split("\n"))
             parts.append(
                 f"**{SEVERITY_LABELS.get(r.severity, r.severity)} · {md_escape(r.check)}** "
-                f"({_plural(int(r.affected), 'failing resource')})\n\n{entries}\n\n"
+                f"({plural(int(r.affected), 'failing resource')})\n\n{entries}\n\n"
                 f"*Remediation:* {_remediation(str(r.remediation))}")
     return Markdown("\n\n".join(parts))
 
 
 def _remediation(text: str) -> str:
     """A check's remediation (catalogue text): one line of prose, or a multi-line command block."""
-    if "\n" not in text.strip() or "```" in text:
+    from zt_toolkit.report.pss_remediation import fenced
+
+    if "\n" not in text.strip():
         return md_escape(text)
-    return f"\n\n```\n{text.strip()}\n```"
+    return "\n\n" + fenced(text.strip())
 
 
 def _cut(text: str, limit: int) -> str:
@@ -508,22 +521,22 @@ def narrate_coverage(assessment: Assessment) -> Markdown:
     if len(costly):
         srcs = ", ".join(f"{md_escape(r.source)} ({md_escape(r.status)})"
                          for r in costly.head(5).itertuples(index=False))
-        parts.append(f"{_plural(len(costly), 'source')} could not be collected and cost "
+        parts.append(f"{plural(len(costly), 'source')} could not be collected and cost "
                      f"checks: {srcs}.")
     if len(un):
         verb = "has" if len(un) == 1 else "have"
         if len(costly):
-            parts.append(f" {_plural(len(un), 'check')} therefore {verb} no result for some or "
+            parts.append(f" {plural(len(un), 'check')} therefore {verb} no result for some or "
                          "all resources. Grant the collector read access to these sources (or "
                          "collect them separately) and re-run the assessment to close the gap.")
         else:
             why = "; ".join(f"{md_escape(r.check)} ({md_escape(r.why)})"
                             for r in un.head(3).itertuples(index=False))
-            parts.append(f"{_plural(len(un), 'check')} {verb} no result for some resources, "
+            parts.append(f"{plural(len(un), 'check')} {verb} no result for some resources, "
                          f"although every source was collected: {why}.")
     harmless = len(cov) - len(costly) if not cov.empty else 0
     if harmless:
-        parts.append(f" {_plural(harmless, 'other source')} {'was' if harmless == 1 else 'were'}"
+        parts.append(f" {plural(harmless, 'other source')} {'was' if harmless == 1 else 'were'}"
                      " absent without cost (for example optional CRDs of tools that are not "
                      "installed).")
     return Markdown("".join(parts).strip())
@@ -572,14 +585,14 @@ def narrate_pss_remediation(assessment: Assessment, n: int = 5,
             continue
         if plan["kept"]:
             why = (f"keeps enforce={plan['enforce']}, which rejects "
-                   f"{_plural(rejected.get(plan['enforce'], 0), 'workload')} today: fix them")
+                   f"{plural(rejected.get(plan['enforce'], 0), 'workload')} today: fix them")
         elif plan["enforce"] == "restricted":
             why = "ready for restricted"
         elif plan["enforce"] == "baseline":
             why = (f"ready for baseline; restricted would reject "
-                   f"{_plural(rejected['restricted'], 'workload')}")
+                   f"{plural(rejected['restricted'], 'workload')}")
         else:
-            why = (f"not ready for baseline ({_plural(rejected['baseline'], 'workload')} "
+            why = (f"not ready for baseline ({plural(rejected['baseline'], 'workload')} "
                    "would be rejected): warn and audit only")
         commands += [f"# {ns}: {why}", plan["command"]]
     if commands:
@@ -603,7 +616,7 @@ def _pss_workload_patches(assessment: Assessment, n: int, read_only_root: bool) 
     v = assessment.frames.workload_pss
     v = v[v["level"] == "restricted"].set_index(t.KEY)
     total = int((~v["allowed"] & ~v["system"]).sum())
-    out = [f"**Workload patches.** The {_plural(len(offenders), 'workload')} furthest from the "
+    out = [f"**Workload patches.** The {plural(len(offenders), 'workload')} furthest from the "
            f"restricted profile (of {total} that miss it), each with a strategic-merge patch "
            "of its pod template (containers merge by name; `null` removes a field). Test in a "
            "staging namespace first."]
@@ -690,7 +703,7 @@ def narrate_network_remediation(assessment: Assessment) -> Markdown:
         skipped_objects += [md_escape(f"{ns}/{s}") for s in skipped]
         policies = by_ns.get(ns, []) + policies
         file = f"{ns}-networkpolicies.yaml"
-        parts.append(f"**{md_escape(ns)}**: {_plural(len(policies), 'policy', 'policies')}.")
+        parts.append(f"**{md_escape(ns)}**: {plural(len(policies), 'policy', 'policies')}.")
         parts.append(fenced(f"# {file}\n{n.to_yaml(policies)}", "yaml"))
     if skipped_ns:
         parts.append("Not a valid namespace name, no policy generated: "
@@ -770,7 +783,7 @@ def narrate_access_entry_migration(assessment: Assessment) -> Markdown:
     if auth.empty:
         parts.append("aws-auth maps no IAM principal: there is nothing to migrate.")
     else:
-        parts.append(f"aws-auth holds {_plural(len(auth), 'mapping')}. Create an access entry "
+        parts.append(f"aws-auth holds {plural(len(auth), 'mapping')}. Create an access entry "
                      "for each one below, check that each principal still has the access it "
                      "needs, then remove the mapping from aws-auth.")
     problems, accounts = [], []

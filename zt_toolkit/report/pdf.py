@@ -133,9 +133,7 @@ def missing_browser_message() -> str:
         "  macOS:   export ZT_BROWSER='/Applications/Google Chrome.app/Contents/MacOS/Google "
         "Chrome'\n"
         '  Windows: setx ZT_BROWSER "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\'
-        'msedge.exe"\n'
-        "The HTML report (report.html) and the other files were still written; only the PDF "
-        "was skipped."
+        'msedge.exe"'
     )
 
 
@@ -171,7 +169,7 @@ def find_browser() -> str:
             raise BrowserNotFoundError(
                 f"{var} is set to {value!r}, but that is not an executable file. Point {var} "
                 "at the Chrome, Edge or Chromium executable, or unset it to search the usual "
-                "places. The HTML report was still written; only the PDF was skipped.")
+                "places.")
     for name in BROWSER_NAMES:
         found = shutil.which(name)
         if found and _is_executable(found):
@@ -236,8 +234,7 @@ def _check_version(product: str, browser: str) -> None:
         raise BrowserNotFoundError(
             f"{browser} ({product}) is too old: the PDF's running header and page numbers "
             f"(CSS @page margin boxes) need Chrome, Edge or Chromium {MIN_CHROME_VERSION} or "
-            "newer. Update the browser or set ZT_BROWSER to a newer one. The HTML report was "
-            "still written; only the PDF was skipped.")
+            "newer. Update the browser or set ZT_BROWSER to a newer one.")
 
 
 def _result(response: dict[str, Any], what: str) -> dict[str, Any]:

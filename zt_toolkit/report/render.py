@@ -561,7 +561,8 @@ def write_report(
             "the report was not written because " + "; ".join(r.error or "" for r in failed)
             + f". The findings files and the executed notebooks are in {final}.")
     if pdf_error is not None:
-        raise type(pdf_error)(f"{pdf_error}\nThe report without its PDF is in {final}.")
+        raise type(pdf_error)(f"{pdf_error}\nOnly the PDF was skipped: report.html and the "
+                              f"other files are in {final}.")
     return final
 
 

@@ -134,13 +134,15 @@ def score_checks(checks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def score_pillars(findings: pd.DataFrame) -> pd.DataFrame:
+def score_pillars(findings: pd.DataFrame, checks: pd.DataFrame | None = None) -> pd.DataFrame:
     """Score every pillar (all six, in report order).
 
     Columns: ``pillar, title, score`` (0–100, a whole number; NaN when nothing was
     assessed), ``stage`` (a :data:`MATURITY_STAGES` value or None), ``coverage`` (0–1, share
     of the pillar's check weight that was assessed), ``checks``, ``assessed`` (checks that
     evaluated resources), and ``failing_critical`` / ``failing_high`` (open failing checks).
+    ``checks`` may pass :func:`zt_toolkit.report.tables.summarize_checks` of the same findings,
+    when the caller has it, so that it is not computed twice.
 
     Examples
     --------
@@ -149,6 +151,8 @@ def score_pillars(findings: pd.DataFrame) -> pd.DataFrame:
     >>> score_pillars(a.findings).set_index("pillar").loc["network", "stage"]  # doctest: +SKIP
     'initial'
     """
+    if checks is not None:  # the caller already summarized the checks
+        return _score_pillars(score_checks(checks) if not checks.empty else None)
     return _score_pillars(_scored_checks(findings))
 
 

@@ -325,7 +325,8 @@ def summarize_pillars(findings: pd.DataFrame) -> pd.DataFrame:
             **{s: int(failing.get(s, 0)) for s in SEVERITIES},
             "failing_resources": int(c["fail"].sum()), "waived": int(c["waived"].sum()),
         })
-    scored = score_pillars(findings)[["pillar", "assessed", "score", "stage", "coverage"]]
+    scored = score_pillars(findings, checks)[["pillar", "assessed", "score", "stage",
+                                              "coverage"]]
     out = pd.DataFrame(rows).merge(scored, on="pillar", how="left")
     out = out[["pillar", "title", "checks", "assessed", *out.columns[3:-4], "score", "stage",
                "coverage"]]
