@@ -10,6 +10,8 @@
         - params: {name: case-cluster}
           response: {cluster: {...}}
     config: {...}             # optional engagement config (parameters, segmentation, waivers)
+    coverage:                 # optional: coverage entries set after the import, so that a case
+      k8s/pods: forbidden     # can lose data that the import marks collected (core resources)
     expect:                   # optional per-resource statuses: "Kind/namespace/name": status
       Deployment/shop/api: fail
 
@@ -29,7 +31,7 @@ import yaml
 from zt_toolkit.config import EngagementConfig
 from zt_toolkit.frames import Frames
 from zt_toolkit.manifests import import_manifests
-from zt_toolkit.snapshot import Snapshot
+from zt_toolkit.snapshot import COVERAGE_STATUSES, Snapshot
 
 CASES = Path(__file__).parent / "cases"
 OUTCOMES = ("pass", "fail", "not_assessed", "not_applicable")
@@ -62,5 +64,20 @@ def build_case_frames(case: dict[str, Any], tmp: Path) -> Frames:
                 orjson.dumps(records, default=str))
     result = import_manifests([k8s_file.parent], tmp / "snapshot", aws_dir=aws_dir,
                               cluster_name=CLUSTER)
+    if case.get("coverage"):
+        _override_coverage(result.snapshot, case["coverage"])
     snap = Snapshot.load(result.snapshot)
     return Frames(snap, EngagementConfig.from_dict(case.get("config") or {}))
+
+
+def _override_coverage(snapshot: Path, coverage: dict[str, str]) -> None:
+    """Mark sources as lost (forbidden, error, not_collected, ...) in the imported snapshot."""
+    manifest_path = snapshot / "manifest.json"
+    manifest = orjson.loads(manifest_path.read_bytes())
+    for key, status in coverage.items():
+        if status not in COVERAGE_STATUSES or status == "ok":
+            raise ValueError(f"coverage[{key!r}]: {status!r} is not a lost-data status "
+                             f"(one of {[s for s in COVERAGE_STATUSES if s != 'ok']})")
+        manifest["coverage"][key] = {"status": status, "count": None,
+                                     "message": f"{status} (case file)"}
+    manifest_path.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))

@@ -124,6 +124,33 @@ def test_severity_override(snapshot):
     assert set(findings.severity) == {"low"}
 
 
+def test_a_check_may_grade_its_rows_and_the_config_still_wins(snapshot):
+    def graded(frames):
+        return pd.DataFrame([
+            {"kind": "X", "namespace": "", "name": "default-key", "status": "fail",
+             "detail": "", "severity": "low"},
+            {"kind": "X", "namespace": "", "name": "no-key", "status": "fail", "detail": "",
+             "severity": None}])
+
+    chk = _adhoc("graded_check", graded)
+    findings = run_checks(frames_with(snapshot), [chk]).set_index("name")
+    assert findings.loc["default-key", "severity"] == "low"
+    assert findings.loc["no-key", "severity"] == chk.severity.value
+    overridden = run_checks(frames_with(snapshot, severity_overrides={"graded_check": "high"}),
+                            [chk])
+    assert set(overridden.severity) == {"high"}
+
+
+def test_an_unknown_row_severity_is_an_error(snapshot):
+    def sloppy(frames):
+        return pd.DataFrame([{"kind": "X", "namespace": "", "name": "x", "status": "fail",
+                              "detail": "", "severity": "urgent"}])
+
+    findings = run_checks(frames_with(snapshot), [_adhoc("sloppy_severity", sloppy)])
+    assert findings.status.tolist() == ["error"]
+    assert "urgent" in findings.detail.iloc[0]
+
+
 def test_config_errors_are_reported_together(tmp_path):
     path = tmp_path / "engagement.yaml"
     path.write_text("severity_overrides: {x: urgent}\nwaivers: [{check: x}]\nbogus: 1\n")

@@ -39,6 +39,17 @@ def test_summarize_checks_orders_pillars_then_failing_first(mixed):
     assert ids == ["net_check", "id_check", "crit_check", "na_check", "low_check"]
 
 
+def test_a_graded_check_takes_the_severity_of_its_worst_open_failure():
+    f = frame(row("g", "fail", severity="low", name="a"),
+              row("g", "fail", severity="high", name="b", waived=True),
+              row("g", "pass", severity="critical", name="c"),
+              row("h", "pass", severity="medium", name="a"),
+              row("h", "pass", severity="high", name="b"))
+    c = t.summarize_checks(f).set_index("check_id")
+    assert c.loc["g", "severity"] == "low"
+    assert c.loc["h", "severity"] == "high"
+
+
 def test_error_wins_over_not_assessed_and_not_applicable_is_last():
     f = frame(row("e", "error", kind="Cluster"), row("n", "not_applicable", kind="Cluster"))
     c = t.summarize_checks(f).set_index("check_id")

@@ -21,6 +21,7 @@ from zt_toolkit.checks.model import (
     RESULT_COLUMNS,
     Check,
     Pillar,
+    Severity,
 )
 from zt_toolkit.checks.registry import all_checks
 from zt_toolkit.config import EngagementConfig, Waiver
@@ -91,13 +92,26 @@ def _evaluate(chk: Check, frames: Frames, config: EngagementConfig) -> pd.DataFr
         rows["reason"].fillna("").astype(str) != "", default_reason)
     rows["check_id"] = chk.id
     rows["pillar"] = chk.pillar.value
-    rows["severity"] = config.severity_overrides.get(chk.id, chk.severity.value)
+    rows["severity"] = _severities(chk, rows, config)
     rows["remediation"] = chk.remediation
     rows["frameworks"] = chk.frameworks
     rows["detail"] = rows["detail"].fillna("").astype(str)
     for col in ("kind", "namespace", "name"):
         rows[col] = rows[col].fillna("").astype(str)
     return rows
+
+
+def _severities(chk: Check, rows: pd.DataFrame, config: EngagementConfig) -> pd.Series:
+    """Severity per row: the engagement's override, else the row's own, else the check's.
+
+    A check may grade its rows (the AWS-owned default key is a low-severity failure).
+    """
+    if chk.id in config.severity_overrides:
+        return pd.Series(config.severity_overrides[chk.id], index=rows.index, dtype=object)
+    default = pd.Series(chk.severity.value, index=rows.index, dtype=object)
+    if "severity" not in rows:
+        return default
+    return rows["severity"].astype(object).where(rows["severity"].notna(), default).astype(str)
 
 
 def _single(frames: Frames, status: str, detail: str, reason: str) -> pd.DataFrame:
@@ -114,7 +128,11 @@ def _validated(chk: Check, rows: pd.DataFrame) -> pd.DataFrame:
     bad = set(rows["status"]) - set(CHECK_STATUSES)
     if bad:
         raise ValueError(f"check {chk.id} returned status(es) {sorted(bad)}")
-    keep = [*RESULT_COLUMNS, *(["reason"] if "reason" in rows else [])]
+    if "severity" in rows:
+        unknown = set(rows["severity"].dropna()) - {s.value for s in Severity}
+        if unknown:
+            raise ValueError(f"check {chk.id} returned severity(ies) {sorted(unknown)}")
+    keep = [*RESULT_COLUMNS, *[c for c in ("reason", "severity") if c in rows]]
     return rows[keep].copy()
 
 

@@ -283,8 +283,11 @@ def summarize_checks(findings: pd.DataFrame) -> pd.DataFrame:
     counts = (pd.crosstab(f["check_id"], f["outcome"])
               .reindex(columns=list(OUTCOMES), fill_value=0).astype(int))
     meta = f.groupby("check_id", sort=False).agg(
-        pillar=("pillar", "first"), severity=("severity", "first"),
-        remediation=("remediation", "first"))
+        pillar=("pillar", "first"), remediation=("remediation", "first"))
+    # a check may grade its rows: the most severe open failure, else the most severe row
+    graded = f.assign(_settled=f["outcome"].ne("fail"), _v=_severity_rank(f["severity"]))
+    meta["severity"] = (graded.sort_values(["_settled", "_v"], kind="stable")
+                        .groupby("check_id", sort=False)["severity"].first())
     offenders = (f[f["outcome"] == "fail"].sort_values(["namespace", "name"])
                  .groupby("check_id")["label"].agg(_examples))
     out = meta.join(counts).reset_index()
