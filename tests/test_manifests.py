@@ -337,6 +337,13 @@ def test_odd_documents_ignored_with_warnings(shop) -> None:
     assert {s.path.name for s in result.skipped} == {"broken.yaml", "kubeconfig.yaml"}
 
 
+def test_quiet_import_returns_the_warnings_without_logging_them(tmp_path, caplog) -> None:
+    with caplog.at_level(logging.DEBUG, logger="zt_toolkit"):
+        result = import_manifests([SHOP], tmp_path / "snap", quiet=True)
+    assert any("kubeconfig.yaml: a kubeconfig" in w for w in result.warnings)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 def test_coverage(shop) -> None:
     _, out, _ = shop
     snap = Snapshot.load(out)

@@ -66,6 +66,7 @@ class ImportResult:
     counts: dict[str, int] = field(default_factory=dict)  # resource key → objects written
     synthesized_namespaces: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    quiet: bool = False  # warnings are only returned, not logged
 
 
 # ----- parsing -----------------------------------------------------------------------------------
@@ -179,7 +180,8 @@ def _discover(paths: list[Path], result: ImportResult) -> list[Path]:
 
 
 def _warn(result: ImportResult, message: str) -> None:
-    log.warning("%s", message)
+    if not result.quiet:
+        log.warning("%s", message)
     result.warnings.append(message)
 
 
@@ -370,6 +372,7 @@ def import_manifests(
     *,
     aws_dir: Path | None = None,
     cluster_name: str | None = None,
+    quiet: bool = False,
 ) -> ImportResult:
     """Turn manifest files and folders into a snapshot at ``out``.
 
@@ -385,6 +388,9 @@ def import_manifests(
         (or a snapshot folder holding ``aws/``). Without it, AWS is ``not_collected``.
     cluster_name
         Name recorded in the manifest; defaults to the name of the first folder given.
+    quiet
+        Return the warnings (``ImportResult.warnings``) without logging them, for callers that
+        report them themselves.
 
     Returns
     -------
@@ -407,7 +413,7 @@ def import_manifests(
     paths = [Path(p) for p in paths]
     if aws_dir is not None and not Path(aws_dir).is_dir():
         raise ManifestImportError(f"{aws_dir}: AWS folder does not exist")
-    result = ImportResult(snapshot=out)
+    result = ImportResult(snapshot=out, quiet=quiet)
     collector = _Collector(result)
     for file in _discover(paths, result):
         try:

@@ -1098,14 +1098,8 @@ def reachability_from_path(path: Path | str) -> tuple[Reachability, list[str]]:
         return reachability(Frames(Snapshot.load(path)), enforced=True), []
     from zt_toolkit.manifests import import_manifests
 
-    import_log = logging.getLogger("zt_toolkit.manifests")
-    level = import_log.level
     with tempfile.TemporaryDirectory(prefix="zt-netpol-") as tmp:
-        import_log.setLevel(logging.ERROR)  # the warnings are returned, not logged twice
-        try:
-            result = import_manifests([path], Path(tmp) / "snapshot")
-        finally:
-            import_log.setLevel(level)
+        result = import_manifests([path], Path(tmp) / "snapshot", quiet=True)
         warnings = [f"skipped {s.path}: {s.reason}" for s in result.skipped]
         reach = reachability(Frames(Snapshot.load(result.snapshot)), enforced=True)
     return reach, warnings
