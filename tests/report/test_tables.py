@@ -348,6 +348,7 @@ def test_narrate_pillar_numbers_and_escaping():
     )
     text = narrate_pillar(assessment_of(f), "pod_security").data
     assert "**1 check of 4 fail** (1 critical)" in text
+    assert "maturity stage **Initial**" in text  # 53/100 with an open critical
     assert "1 check gave no result" in text and "k8s/pods" in text
     assert "**Fix first:**" in text and "Drop privileges\\." in text
     assert "1 further failure is waived" in text

@@ -387,7 +387,7 @@ def narrate_pillar(assessment: Assessment, pillar: str | Pillar) -> Markdown:
     if pd.notna(s["score"]):
         lines[-1] += (f" The pillar scores **{round(float(s['score']))}/100** on the "
                       f"{plural(int(s['assessed']), 'check')} that evaluated resources, "
-                      f"maturity stage **{stage_label(s['stage'])}**.")
+                      f"maturity stage **{s['stage']}**.")  # already a label
     gaps = int(s["not_assessed"]) + int(s["error"])
     if gaps:
         un = t.summarize_unassessed_checks(f)
