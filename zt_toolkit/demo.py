@@ -201,8 +201,9 @@ Design table (check id, then what should pass and what should fail)::
         pass  ECR storefront/api, payments/*
         fail  ECR storefront/frontend, legacy/nightly-report
     image_minimal_base
-        pass  payments/payment-gateway (distroless), storefront/frontend (alpine)
-        fail  Pod legacy-batch/debug-shell (netshoot), storefront/postgres
+        pass  payments/payment-gateway (distroless), DaemonSet kube-system/kube-proxy (minimal)
+        fail  Pod legacy-batch/debug-shell (netshoot), storefront/postgres, storefront/frontend
+              (named alpine, but its scan findings name busybox: a shell)
     admission_image_policy_enforced
         cluster PASS  Kyverno verify-acme-images (verifyImages, Enforce)
     ecr_repository_not_public
@@ -237,7 +238,8 @@ Design table (check id, then what should pass and what should fail)::
     guardduty_eks_audit_monitoring_enabled
         cluster PASS  EKS_AUDIT_LOGS enabled
     guardduty_runtime_monitoring_enabled
-        cluster PASS  RUNTIME_MONITORING (not EKS_RUNTIME_MONITORING) with EKS_ADDON_MANAGEMENT
+        cluster PASS  RUNTIME_MONITORING (not EKS_RUNTIME_MONITORING) with EKS_ADDON_MANAGEMENT;
+              the detail says the cluster's GuardDutyManaged=false tag keeps the agent away
     runtime_sensor_coverage_complete
         pass  general nodes (Falco ready)
         fail  gpu node: Falco does not tolerate its taint, and the cluster opts out of the
@@ -4058,6 +4060,9 @@ _CVES = {  # id: (package, version, severity, cvss3, description)
                       "growth when processing TLSv1.3 sessions."),
     "CVE-2024-28182": ("nghttp2", "1.57.0-r0", "MEDIUM", "5.3",
                        "nghttp2 reads an unbounded number of HTTP/2 CONTINUATION frames."),
+    "CVE-2023-42366": ("busybox", "1.36.1-r15", "MEDIUM", "5.5",
+                       "A heap-buffer-overflow was discovered in BusyBox v.1.36.1 in the "
+                       "next_token function at awk.c:1159."),
     "CVE-2024-0727": ("openssl", "3.0.13-1", "MEDIUM", "5.5",
                       "Processing a maliciously formatted PKCS12 file may lead OpenSSL to crash "
                       "leading to a potential denial of service attack."),
@@ -4074,9 +4079,9 @@ _CVES = {  # id: (package, version, severity, cvss3, description)
 #: a missing entry means the image was never scanned (ScanNotFoundException)
 _SCANS: dict[tuple[str, int | None], tuple[int, tuple[str, ...]]] = {
     ("storefront/frontend", 0): (9, ("CVE-2024-45492", "CVE-2023-44487", "CVE-2024-6119",
-                                     "CVE-2024-2511", "CVE-2024-28182")),
+                                     "CVE-2024-2511", "CVE-2024-28182", "CVE-2023-42366")),
     ("storefront/frontend", None): (40, ("CVE-2024-45492", "CVE-2023-45853", "CVE-2023-44487",
-                                         "CVE-2024-6119", "CVE-2024-2511")),
+                                         "CVE-2024-6119", "CVE-2024-2511", "CVE-2023-42366")),
     ("storefront/api", 2): (60, ("CVE-2024-6345", "CVE-2024-0727", "CVE-2024-26461")),
     ("storefront/api", None): (4, ("CVE-2024-0727", "CVE-2024-26461")),
     ("storefront/catalog", None): (45, ("CVE-2024-33602",)),
@@ -4084,6 +4089,79 @@ _SCANS: dict[tuple[str, int | None], tuple[int, tuple[str, ...]]] = {
     ("payments/payment-gateway", None): (12, ("CVE-2024-26461", "CVE-2023-4039")),
     ("payments/fraud-scorer", None): (6, ()),
 }
+
+
+#: fixed-in versions the enhanced (Inspector) findings report; None: no fix published yet
+_FIXED_IN: dict[str, str | None] = {
+    "CVE-2024-45492": "2.6.3-r0", "CVE-2023-45853": "1.3.1-r0", "CVE-2023-44487": "1.57.0-r1",
+    "CVE-2024-6119": "3.3.2-r0", "CVE-2024-6345": "70.0.0", "CVE-2024-2511": "3.3.2-r0",
+    "CVE-2024-28182": "1.61.0-r0", "CVE-2023-42366": "1.36.1-r16",
+    "CVE-2024-0727": "3.0.14-1~deb12u1", "CVE-2024-33602": "2.36-9+deb12u7",
+    "CVE-2024-26461": None, "CVE-2023-4039": None,
+}
+#: registry scanning: Amazon Inspector enhanced scanning, continuous, for the repositories the
+#: platform team named when it was turned on; the repositories created or adopted since
+#: (catalog, orders, old-cart, legacy/*) were never added to the rule, so nothing scans them
+SCAN_RULE_FILTERS = ("storefront/frontend", "storefront/api", "payments/*")
+_RESCAN_DAYS = 30  # Inspector's ECR re-scan duration (by push date)
+
+
+def _enhanced_scanning(repo: str) -> bool:
+    """Whether a registry rule filter matches ``repo`` (ECR WILDCARD: no ``*`` = contains)."""
+    for f in SCAN_RULE_FILTERS:
+        if "*" not in f and f in repo:
+            return True
+        if "*" in f and repo.startswith(f.split("*", 1)[0]) and repo.endswith(f.rsplit("*")[-1]):
+            return True
+    return False
+
+
+def _vulnerability_finding(repo: str, digest: str, tags: list[str], cve: str,
+                           observed: datetime, in_use: int, *, inspector: bool) -> dict[str, Any]:
+    """One Inspector finding on an ECR image.
+
+    As ``inspector2 list_findings`` gives it (``inspector``), or as an ``enhancedFindings``
+    entry of ``describe_image_scan_findings``.
+    """
+    package, version, severity, score, description = _CVES[cve]
+    fixed = _FIXED_IN.get(cve)
+    alpine = "alpine" in ",".join(tags) or repo == "storefront/frontend"
+    image: dict[str, Any] = {
+        "registry": ACCOUNT, "repositoryName": repo, "imageHash": digest, "imageTags": tags,
+        "architecture": "amd64", "platform": "ALPINE_LINUX_3_20" if alpine else "DEBIAN_12",
+        "pushedAt": _ats(observed - timedelta(days=2, hours=3)),
+        "lastInUseAt": _ats(NOW - timedelta(hours=1)), "inUseCount": in_use}
+    resource: dict[str, Any] = {
+        "type": "AWS_ECR_CONTAINER_IMAGE",
+        "id": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repo}/{digest}",
+        "details": {"awsEcrContainerImage": image}}
+    package_detail: dict[str, Any] = {
+        "name": package, "version": version, "packageManager": "OS",
+        "fixedInVersion": fixed or "NotAvailable"}
+    finding: dict[str, Any] = {
+        "awsAccountId": ACCOUNT, "description": description,
+        "findingArn": f"arn:aws:inspector2:{REGION}:{ACCOUNT}:finding/"
+                      + _hex("inspector", repo, digest, cve, n=32),
+        "firstObservedAt": _ats(observed - timedelta(days=2)),
+        "lastObservedAt": _ats(observed), "updatedAt": _ats(observed),
+        "packageVulnerabilityDetails": {
+            "vulnerabilityId": cve, "source": "NVD",
+            "sourceUrl": f"https://nvd.nist.gov/vuln/detail/{cve}", "vendorSeverity": severity,
+            "cvss": [{"baseScore": float(score), "scoringVector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N",
+                      "source": "NVD", "version": "3.1"}],
+            "referenceUrls": [f"https://security-tracker.debian.org/tracker/{cve}"],
+            "vulnerablePackages": [package_detail]},
+        "remediation": {"recommendation": {
+            "text": f"Upgrade {package} to {fixed}" if fixed else "None Provided"}},
+        "resources": [resource], "severity": severity, "status": "ACTIVE",
+        "title": f"{cve} - {package}", "type": "PACKAGE_VULNERABILITY",
+        "fixAvailable": "YES" if fixed else "NO", "exploitAvailable": "NO"}
+    if inspector:
+        resource.update(partition="aws", region=REGION)
+        finding["inspectorScore"] = float(score)
+    else:
+        finding["score"] = float(score)
+    return finding
 
 
 def _running_ecr_images(d: _Demo) -> list[_Image]:
@@ -4118,7 +4196,13 @@ def _ecr_records(d: _Demo) -> dict[str, list[dict[str, Any]]]:
                 "code": "RepositoryPolicyNotFoundException",
                 "message": f"Repository policy does not exist for the repository with name "
                            f"'{name}' in the registry with id '{ACCOUNT}'"}})
-    scans = []
+    scans, inspector = [], []
+    replicas: dict[str, int] = {}
+    for g in d.groups:
+        spec = g.template["spec"]
+        for c in (*spec.get("initContainers", ()), *spec["containers"]):
+            digest = image_info(c["image"]).digest
+            replicas[digest] = replicas.get(digest, 0) + g.replicas
     for info in _running_ecr_images(d):
         repo = info.ecr_repo or ""
         versions = ECR_REPOS[repo].versions
@@ -4137,6 +4221,38 @@ def _ecr_records(d: _Demo) -> dict[str, list[dict[str, Any]]]:
         scanned = NOW - timedelta(days=days, hours=index or 0, minutes=17)
         counts: dict[str, int] = {}
         findings = []
+        image_id: dict[str, str] = {"imageDigest": info.digest}
+        if tag:
+            image_id["imageTag"] = tag
+        if _enhanced_scanning(repo):
+            # Inspector re-scans continuously until the re-scan duration (from the push) ends;
+            # its findings of an expired image are closed, so list_findings no longer has them
+            expired = days > _RESCAN_DAYS
+            tags = [tag] if tag else []
+            enhanced = [_vulnerability_finding(repo, info.digest, tags, cve, scanned,
+                                               replicas.get(info.digest, 0), inspector=False)
+                        for cve in cves]
+            if not expired:
+                # Inspector records the observation a few minutes after ECR's scan completes
+                inspector += [_vulnerability_finding(
+                    repo, info.digest, tags, cve, scanned + timedelta(minutes=10),
+                    replicas.get(info.digest, 0), inspector=True) for cve in cves]
+            for cve in cves:
+                severity = _CVES[cve][2]
+                counts[severity] = counts.get(severity, 0) + 1
+            scans.append({"params": params, "response": {
+                "registryId": ACCOUNT, "repositoryName": repo, "imageId": image_id,
+                "imageScanStatus": {
+                    "status": "SCAN_ELIGIBILITY_EXPIRED" if expired else "ACTIVE",
+                    "description": (f"The image was pushed more than the {_RESCAN_DAYS}-day "
+                                    "re-scan duration ago: Inspector no longer re-scans it."
+                                    if expired else "Continuous scan is selected for image.")},
+                "imageScanFindings": {"imageScanCompletedAt": _ats(scanned),
+                                      "vulnerabilitySourceUpdatedAt": _ats(
+                                          scanned - timedelta(hours=9)),
+                                      "findingSeverityCounts": counts,
+                                      "enhancedFindings": enhanced}}})
+            continue
         for cve in cves:
             package, version, severity, score, description = _CVES[cve]
             counts[severity] = counts.get(severity, 0) + 1
@@ -4147,9 +4263,6 @@ def _ecr_records(d: _Demo) -> dict[str, list[dict[str, Any]]]:
                 "attributes": [{"key": "package_version", "value": version},
                                {"key": "package_name", "value": package},
                                {"key": "CVSS3_SCORE", "value": score}]})
-        image_id: dict[str, str] = {"imageDigest": info.digest}
-        if tag:
-            image_id["imageTag"] = tag
         scans.append({"params": params, "response": {
             "registryId": ACCOUNT, "repositoryName": repo, "imageId": image_id,
             "imageScanStatus": {"status": "COMPLETE",
@@ -4160,10 +4273,17 @@ def _ecr_records(d: _Demo) -> dict[str, list[dict[str, Any]]]:
                                   "findingSeverityCounts": counts, "findings": findings}}})
     return {
         "get_registry_scanning_configuration": [{"params": {}, "response": {
-            "registryId": ACCOUNT, "scanningConfiguration": {"scanType": "BASIC", "rules": []}}}],
+            "registryId": ACCOUNT, "scanningConfiguration": {"scanType": "ENHANCED", "rules": [
+                {"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [
+                    {"filter": f, "filterType": "WILDCARD"} for f in SCAN_RULE_FILTERS]}]}}}],
         "describe_repositories": [{"params": {}, "response": {"repositories": repos}}],
         "get_repository_policy": policies,
         "describe_image_scan_findings": scans,
+        # one record: the collector asks for all active ECR-image findings, pages merged
+        "inspector2_list_findings": [{"params": {"filterCriteria": {
+            "resourceType": [{"comparison": "EQUALS", "value": "AWS_ECR_CONTAINER_IMAGE"}],
+            "findingStatus": [{"comparison": "EQUALS", "value": "ACTIVE"}]}},
+            "response": {"findings": inspector}}],
     }
 
 
@@ -4227,9 +4347,9 @@ def _secrets_records() -> dict[str, dict[str, list[dict[str, Any]]]]:
 
 
 AUDIT_LOG_GROUP = f"/aws/eks/{CLUSTER}/cluster"
-AUDIT_QUERY = """fields @timestamp, user.username, verb, objectRef.resource, \
-objectRef.subresource, objectRef.namespace, objectRef.name, responseStatus.code, \
-sourceIPs.0 as sourceIPs
+AUDIT_QUERY = """fields @timestamp, user.username, user.groups.0, user.groups.1, verb, \
+objectRef.resource, objectRef.subresource, objectRef.namespace, objectRef.name, \
+responseStatus.code, sourceIPs.0 as sourceIPs, userAgent
 | filter @logStream like /^kube-apiserver-audit/
 | filter objectRef.subresource in ["exec", "attach", "portforward"]
     or (objectRef.resource = "configmaps" and objectRef.name = "aws-auth" \
@@ -4244,7 +4364,11 @@ and verb in ["create", "update", "patch", "delete"])
 
 def _audit_events(first_pods: dict[tuple[str, str], tuple[str, str]],
                   ) -> list[tuple[str, ...]]:
-    """(time, user, verb, resource, subresource, namespace, name, code, source IP)."""
+    """Who made what change, when: the events the demo's audit-log query returned.
+
+    (time, user, verb, resource, subresource, namespace, name, code, source IP, user agent,
+    groups joined by commas).
+    """
     def pod(ns: str, owner: str) -> tuple[str, str]:
         return first_pods.get((ns, owner), (owner, "10.42.0.99"))
 
@@ -4255,52 +4379,78 @@ def _audit_events(first_pods: dict[tuple[str, str], tuple[str, str]],
     oncall = f"arn:aws:sts::{ACCOUNT}:assumed-role/acme-oncall"
     ops_admin = f"arn:aws:iam::{ACCOUNT}:user/ops-admin"
     tor = "185.220.101.34"
+    oncall_groups = "acme:oncall,system:authenticated"
+    authenticated = "system:authenticated"
+    platform_groups = "acme:platform-admins,system:authenticated"
+
+    def sa_groups(ns: str) -> str:
+        return f"system:serviceaccounts,system:serviceaccounts:{ns}"
+
+    kubectl = "kubectl/v1.31.2 (darwin/arm64) kubernetes/5864a46"
     return [
         ("2026-11-20 07:58:40.212", f"{oncall}/dana.k", "create", "pods", "exec",
-         "legacy-batch", "debug-shell", "101", "81.2.69.160"),
+         "legacy-batch", "debug-shell", "101", "81.2.69.160", kubectl, oncall_groups),
         ("2026-11-20 02:03:18.901", "system:serviceaccount:legacy-batch:report-runner", "list",
-         "secrets", "", "", "", "200", runner_ip),
+         "secrets", "", "", "", "200", runner_ip,
+         "OpenAPI-Generator/29.0.0/python", sa_groups("legacy-batch")),
         ("2026-11-19 22:44:51.530", f"{oncall}/dana.k", "create", "pods", "exec", "storefront",
-         api, "101", "81.2.69.160"),
+         api, "101", "81.2.69.160", kubectl, oncall_groups),
         ("2026-11-19 22:41:07.113", f"{oncall}/dana.k", "create", "pods", "exec", "storefront",
-         api, "101", "81.2.69.160"),
+         api, "101", "81.2.69.160", kubectl, oncall_groups),
         ("2026-11-19 10:21:11.028", "system:serviceaccount:storefront:frontend", "list",
-         "secrets", "", "storefront", "", "403", frontend_ip),
+         "secrets", "", "storefront", "", "403", frontend_ip,
+         "axios/1.7.7", sa_groups("storefront")),
         ("2026-11-19 10:21:09.774", "system:serviceaccount:storefront:frontend", "get",
-         "secrets", "", "storefront", "orders-db", "403", frontend_ip),
+         "secrets", "", "storefront", "orders-db", "403", frontend_ip,
+         "axios/1.7.7", sa_groups("storefront")),
         ("2026-11-19 09:15:01.402", "eks:addon-manager", "patch", "clusterrolebindings", "", "",
-         "aws-node", "200", "10.42.133.20"),
+         "aws-node", "200", "10.42.133.20",
+         "eks-addon-manager/v1.31 (linux/amd64)", authenticated),
         ("2026-11-19 09:15:00.987", "eks:addon-manager", "patch", "clusterroles", "", "",
-         "aws-node", "200", "10.42.133.20"),
+         "aws-node", "200", "10.42.133.20",
+         "eks-addon-manager/v1.31 (linux/amd64)", authenticated),
         ("2026-11-18 16:06:02.345", ops_admin, "create", "rolebindings", "", "storefront",
-         "oncall-debug", "201", "198.51.100.77"),
+         "oncall-debug", "201", "198.51.100.77",
+         "kubectl/v1.30.4 (linux/amd64) kubernetes/a51b3b7", authenticated),
         ("2026-11-18 16:05:10.116", "jenkins", "patch", "configmaps", "", "kube-system",
-         "aws-auth", "200", "34.251.12.9"),
+         "aws-auth", "200", "34.251.12.9",
+         "kubectl/v1.29.1 (linux/amd64) kubernetes/bc401b9",
+         "system:masters,system:authenticated"),
         ("2026-11-18 16:02:33.640", ops_admin, "update", "configmaps", "", "kube-system",
-         "aws-auth", "200", "198.51.100.77"),
+         "aws-auth", "200", "198.51.100.77",
+         "kubectl/v1.30.4 (linux/amd64) kubernetes/a51b3b7", authenticated),
         ("2026-11-18 11:00:27.518",
          "system:serviceaccount:kube-system:clusterrole-aggregation-controller", "update",
-         "clusterroles", "", "", "admin", "200", "10.42.64.31"),
-        ("2026-11-17 03:12:47.310", "system:anonymous", "list", "pods", "", "", "", "403", tor),
+         "clusterroles", "", "", "admin", "200", "10.42.64.31",
+         "kube-controller-manager/v1.31.2 (linux/amd64) kubernetes/5864a46/"
+         "system:serviceaccount:kube-system:clusterrole-aggregation-controller",
+         sa_groups("kube-system")),
+        ("2026-11-17 03:12:47.310", "system:anonymous", "list", "pods", "", "", "", "403", tor,
+         "python-requests/2.31.0", "system:unauthenticated"),
         ("2026-11-17 03:12:45.902", "system:anonymous", "get", "namespaces", "", "", "", "200",
-         tor),
+         tor, "python-requests/2.31.0", "system:unauthenticated"),
         ("2026-11-17 03:12:44.455", "system:anonymous", "list", "secrets", "", "kube-system", "",
-         "403", tor),
-        ("2026-11-17 03:12:41.007", "system:anonymous", "get", "", "", "", "", "200", tor),
+         "403", tor, "python-requests/2.31.0", "system:unauthenticated"),
+        ("2026-11-17 03:12:41.007", "system:anonymous", "get", "", "", "", "", "200", tor,
+         "curl/8.4.0", "system:unauthenticated"),
         ("2026-11-16 15:10:44.880", "platform-admin:sam.r", "delete", "clusterrolebindings", "",
-         "", "tmp-debug-admin", "200", "198.51.100.80"),
+         "", "tmp-debug-admin", "200", "198.51.100.80",
+         "kubectl/v1.31.0 (darwin/arm64) kubernetes/7c48c2b", platform_groups),
         ("2026-11-16 14:30:02.271", "platform-admin:sam.r", "create", "clusterrolebindings", "",
-         "", "tmp-debug-admin", "201", "198.51.100.80"),
+         "", "tmp-debug-admin", "201", "198.51.100.80",
+         "kubectl/v1.31.0 (darwin/arm64) kubernetes/7c48c2b", platform_groups),
         ("2026-11-15 08:44:12.660", f"{oncall}/li.w", "create", "pods", "portforward",
-         "monitoring", prometheus, "101", "81.2.69.161"),
+         "monitoring", prometheus, "101", "81.2.69.161",
+         "kubectl/v1.31.1 (windows/amd64) kubernetes/948afe5", oncall_groups),
         ("2026-11-14 19:22:03.190", "system:serviceaccount:default:ci-deployer", "get",
-         "secrets", "", "storefront", "api-jwt", "403", "34.251.12.9"),
+         "secrets", "", "storefront", "api-jwt", "403", "34.251.12.9",
+         "Helm/3.15.4", sa_groups("default")),
     ]
 
 
 _AUDIT_FIELDS = ("@timestamp", "user.username", "verb", "objectRef.resource",
                  "objectRef.subresource", "objectRef.namespace", "objectRef.name",
-                 "responseStatus.code", "sourceIPs")
+                 "responseStatus.code", "sourceIPs", "userAgent")
 
 
 def _logs_records(first_pods: dict[tuple[str, str], tuple[str, str]],
@@ -4309,7 +4459,10 @@ def _logs_records(first_pods: dict[tuple[str, str], tuple[str, str]],
     end = int(NOW.timestamp())
     rows = []
     for event in _audit_events(first_pods):
-        row = [{"field": f, "value": v} for f, v in zip(_AUDIT_FIELDS, event, strict=True) if v]
+        *fields, groups = event
+        row = [{"field": f, "value": v} for f, v in zip(_AUDIT_FIELDS, fields, strict=True) if v]
+        row[2:2] = [{"field": f"user.groups.{i}", "value": g}
+                    for i, g in enumerate(groups.split(",")[:2])]
         row.append({"field": "@ptr", "value": _b64("ptr", *event, size=66)})
         rows.append(row)
     return {
@@ -4560,6 +4713,7 @@ def _aws_records(d: _Demo, first_pods: dict[tuple[str, str], tuple[str, str]],
     out: dict[str, dict[str, list[dict[str, Any]]]] = {
         "eks": _eks_records(d), "iam": _iam_records(), "ec2": _ec2_records(d),
         "ecr": _ecr_records(d), "logs": _logs_records(first_pods)}
+    out["inspector2"] = {"list_findings": out["ecr"].pop("inspector2_list_findings")}
     out.update(_secrets_records())
     out.update(_detection_records())
     expected = {(op.service, op.operation) for op in AWS_OPERATIONS}

@@ -13,7 +13,9 @@
   the KMS keys, Secrets Manager secrets (holding canary values the collector must never read),
   ECR repositories with their policies, the running images (at the demo's digests) and their
   scan findings (seeded through ``/moto-api/static/ecr/scan-finding-results``, each body
-  validated against botocore's output shape first: moto does not check them), the audit log
+  validated against botocore's output shape first: moto does not check them), the registry
+  scanning configuration, the Inspector findings on ECR images (seeded through
+  ``/moto-api/static/inspector2/findings-results``, validated the same way), the audit log
   group, the GuardDuty detector and the CloudTrail trail.
 * :class:`CannedAws` answers, on the *same* session, what moto lacks or gets wrong, from a
   botocore ``before-call`` hook with the demo's records (ids translated to moto's), each
@@ -640,6 +642,27 @@ def _seed_ecr(session: boto3.Session, snap: Snapshot) -> None:
         endpoint = session.client("ecr").meta.endpoint_url
         MotoServer(endpoint).post("/moto-api/static/ecr/scan-finding-results", {
             "results": findings, "region": REGION, "account_id": ACCOUNT})
+    for rec in snap.aws("ecr", "get_registry_scanning_configuration"):
+        conf = rec["response"]["scanningConfiguration"]
+        ecr.put_registry_scanning_configuration(scanType=conf["scanType"], rules=conf["rules"])
+    seed_inspector_findings(session, [r["response"] for r in snap.aws("inspector2", "list_findings")
+                                      if "response" in r])
+
+
+def seed_inspector_findings(session: boto3.Session, responses: list[dict[str, Any]]) -> None:
+    """Queue ``list_findings`` answers in moto (``/moto-api/static/inspector2/findings-results``).
+
+    moto answers the first ``list_findings`` of a given set of parameters with the next queued
+    list (0 findings when the queue is empty) and applies no filter; each response is validated
+    against botocore's output shape first, as moto does not check it.
+    """
+    for resp in responses:
+        validate_response("inspector2", "list_findings", resp)
+    if responses:
+        endpoint = session.client("inspector2").meta.endpoint_url
+        MotoServer(endpoint).post("/moto-api/static/inspector2/findings-results", {
+            "results": [r["findings"] for r in responses], "region": REGION,
+            "account_id": ACCOUNT})
 
 
 def _seed_logs(session: boto3.Session, snap: Snapshot) -> None:

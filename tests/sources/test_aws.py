@@ -238,8 +238,15 @@ def test_error_records_are_data_and_keep_coverage_ok(tmp_path: Path,
     assert [r["error"]["code"] for r in never] == ["ScanNotFoundException"]
     assert set(never[0]["params"]) == {"repositoryName", "imageId"}
     scanned = [r for r in scans if "response" in r]
-    assert any(f["name"] == "CVE-2024-45492" and f["severity"] == "CRITICAL"
-               for r in scanned for f in r["response"]["imageScanFindings"]["findings"])
+    # the frontend is under enhanced scanning: Inspector's findings, with the fixed-in version
+    assert any(f["packageVulnerabilityDetails"]["vulnerabilityId"] == "CVE-2024-45492"
+               and f["severity"] == "CRITICAL" and f["fixAvailable"] == "YES"
+               and f["packageVulnerabilityDetails"]["vulnerablePackages"][0]["fixedInVersion"]
+               == "2.6.3-r0"
+               for r in scanned for f in r["response"]["imageScanFindings"].get(
+                   "enhancedFindings", ()))
+    assert any(f["name"] == "CVE-2024-33602"  # catalog: outside the rule, an old basic scan
+               for r in scanned for f in r["response"]["imageScanFindings"].get("findings", ()))
     for key in ("aws/ecr/get_repository_policy", "aws/ecr/describe_image_scan_findings"):
         assert snap.coverage(key).status == "ok"
 
@@ -435,9 +442,10 @@ def test_no_secret_value_reaches_the_snapshot(tmp_path: Path, account: DemoAccou
 
 
 # ----- least privilege ---------------------------------------------------------------------------
-#: actions in the policy that the collector does not call itself: ECR calls Inspector for the
-#: findings of images under enhanced scanning (DescribeImageScanFindings needs it then)
-INDIRECT_ACTIONS = {"inspector2:ListFindings"}
+#: actions in the policy that the collector does not call itself: none since it lists the
+#: Inspector findings itself (inspector2:ListFindings, which ECR's DescribeImageScanFindings
+#: also needs for the enhanced findings)
+INDIRECT_ACTIONS: set[str] = set()
 #: not read-only by name but needed: Logs Insights runs a query to read the audit log
 #: (StartQuery) and the collector stops a query it gave up waiting for (StopQuery); they change
 #: nothing in the account

@@ -9,6 +9,7 @@ on which one of their pods is ready.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -372,6 +373,74 @@ def build_audit_queries(frames: Frames) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------
+# suspicious audit events (shared by audit_suspicious_activity_absent and the audit view)
+# ------------------------------------------------------------------------------------------
+WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+RBAC_RESOURCES = ("roles", "rolebindings", "clusterroles", "clusterrolebindings")
+# non-resource URLs anonymous users may read on EKS (system:public-info-viewer): not findings
+PUBLIC_INFO_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+#: category → what it means (the rows of audit_suspicious_activity_absent, in this order)
+SUSPICIOUS_CATEGORIES = {
+    "pod_exec_attach_by_human": "exec/attach into pods by humans",
+    "rbac_or_aws_auth_change": "aws-auth or RBAC changes by non-baseline principals",
+    "anonymous_request": "anonymous requests",
+    "denied_secret_read": "denied reads of Secrets",
+}
+
+
+def baseline_mask(users: pd.Series, patterns: list[str]) -> pd.Series:
+    """Tell which user names match a baseline pattern (``fnmatch``, e.g. ``system:*``)."""
+    rx = re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
+    return users.fillna("").map(lambda u: bool(rx and rx.match(u))).astype(bool)
+
+
+def suspicious_masks(ev: pd.DataFrame, baseline: pd.Series) -> dict[str, pd.Series]:
+    """Per category of :data:`SUSPICIOUS_CATEGORIES`, the audit events that fall in it.
+
+    ``baseline`` is :func:`baseline_mask` of the events' users. An event may fall in two
+    categories (an anonymous denied Secret read).
+    """
+    def eq(col: str, value: str) -> pd.Series:
+        return ev[col].eq(value).fillna(False).astype(bool)
+
+    def isin(col: str, values) -> pd.Series:
+        return ev[col].isin(values).fillna(False).astype(bool)
+
+    aws_auth = (eq("resource", "configmaps") & eq("namespace", "kube-system")
+                & eq("name", "aws-auth"))
+    rbac = isin("resource", RBAC_RESOURCES) & ~ev.api_group.fillna(
+        "rbac.authorization.k8s.io").ne("rbac.authorization.k8s.io").astype(bool)
+    anonymous = eq("user", "system:anonymous") | ev.groups.map(
+        lambda g: "system:unauthenticated" in g).astype(bool)
+    public = ev.request_uri.fillna("").map(
+        lambda u: u.split("?", 1)[0] in PUBLIC_INFO_PATHS).astype(bool)
+    return {
+        "pod_exec_attach_by_human": eq("resource", "pods") & isin("subresource", ("exec", "attach"))
+        & ~baseline,
+        "rbac_or_aws_auth_change": (aws_auth | rbac) & isin("verb", WRITE_VERBS) & ~baseline,
+        "anonymous_request": anonymous & ~public,
+        "denied_secret_read": eq("resource", "secrets") & isin("verb", ("get", "list", "watch"))
+        & isin("response_code", (401, 403)),
+    }
+
+
+def dedupe_events(ev: pd.DataFrame) -> pd.DataFrame:
+    """One row per audit event, oldest first (a query may return an event at several stages).
+
+    Events are keyed by ``auditID`` (else time, user, verb and object); the
+    ``ResponseComplete`` stage is kept.
+    """
+    if ev.empty:
+        return ev
+    ev = ev.assign(_complete=ev.stage.ne("ResponseComplete").fillna(True).astype(bool))
+    ev = ev.sort_values("_complete", kind="stable")
+    key = ev.audit_id.fillna(ev.timestamp.fillna("") + "|" + ev.user.fillna("") + "|"
+                             + ev.verb.fillna("") + "|" + ev.resource.fillna("") + "|"
+                             + ev.subresource.fillna("") + "|" + ev.name.fillna(""))
+    return ev[~key.duplicated()].drop(columns="_complete").sort_values("timestamp")
+
+
+# ------------------------------------------------------------------------------------------
 # runtime sensors
 # ------------------------------------------------------------------------------------------
 # (product, DaemonSet name pattern, image pattern); the first match names the product
@@ -530,6 +599,48 @@ def selects_node(node_selector: dict[str, str], node_affinity: list[dict[str, An
         return False
     terms = [t for t in node_affinity or () if t.get("matchExpressions")]
     return not terms or any(_term_matches(t, labels) for t in terms)
+
+
+FARGATE_LABEL = ("eks.amazonaws.com/compute-type", "fargate")
+NO_POD = "no pod on the node"
+
+
+def sensor_gap(sensor: Any, node: Any) -> str:
+    """Why sensor DaemonSet ``sensor`` (a runtime_sensors row) has no ready pod on ``node``.
+
+    ``node`` is a nodes row (``name``, ``labels``, ``taints``). The first reason that applies:
+    a Fargate node, untolerated NoSchedule/NoExecute taints (named), nodeSelector / required
+    node affinity, a pod on the node that is not ready, else :data:`NO_POD`.
+    """
+    labels = node.labels or {}
+    if labels.get(FARGATE_LABEL[0]) == FARGATE_LABEL[1]:
+        return "Fargate node: DaemonSets never run there"
+    taints = untolerated_taints(sensor.tolerations, node.taints)
+    if taints:
+        return "does not tolerate taint " + ", ".join(taints)
+    if not selects_node(sensor.node_selector, sensor.node_affinity, labels):
+        return "its nodeSelector / node affinity excludes the node"
+    if isinstance(sensor.pod_nodes, tuple) and node.name in sensor.pod_nodes:
+        return "its pod on the node is not ready"
+    return NO_POD
+
+
+GUARDDUTY_OPT_OUT_TAG = "GuardDutyManaged"
+
+
+def guardduty_agent_opted_out(frames: Frames) -> bool:
+    """Tell whether the assessed cluster is tagged ``GuardDutyManaged=false``.
+
+    With that tag GuardDuty does not deploy its runtime agent to the cluster, even when
+    EKS_ADDON_MANAGEMENT is enabled on the detector. False when the cluster was not described.
+    """
+    name = frames.snapshot.cluster.name
+    for rec in frames.snapshot.aws("eks", "describe_cluster"):
+        cluster = (rec.get("response") or {}).get("cluster") or {}
+        if cluster.get("name") in (name, None):
+            tags = cluster.get("tags") or {}
+            return str(tags.get(GUARDDUTY_OPT_OUT_TAG, "")).strip().lower() == "false"
+    return False
 
 
 def described_detectors(detectors: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pandas as pd
@@ -413,29 +413,56 @@ SCAN_COLUMNS = {
     "scan_status": "str", "status_description": "string",
     "completed_at": "datetime64[ns, UTC]", "vulnerability_source_updated_at": "datetime64[ns, UTC]",
     "severity_counts": "object", "findings": "object", "packages": "object",
-    "error_code": "string",
+    "vulnerabilities": "object", "error_code": "string", "scan_source": "str",
+    "last_in_use_at": "datetime64[ns, UTC]", "in_use_count": "Int64",
 }
+ECR_SCAN_KEY = "aws/ecr/describe_image_scan_findings"
+INSPECTOR_KEY = "aws/inspector2/list_findings"
+#: where an ``image_scans`` row comes from
+SCAN_SOURCES = ("ecr", "inspector2")
 # statuses that carry a scan result (SCAN_ELIGIBILITY_EXPIRED: enhanced scanning stopped
 # re-scanning the image, the last result is kept but ages)
 SCAN_RESULT_STATUSES = ("COMPLETE", "ACTIVE", "SCAN_ELIGIBILITY_EXPIRED")
 NOT_SCANNED = "NOT_SCANNED"
 
 
-@frame("image_scans", sources=("aws/ecr/describe_image_scan_findings",),
+@frame("image_scans", sources=(ECR_SCAN_KEY, INSPECTOR_KEY), any_source=True,
        schema=pa.DataFrameSchema({
            "repository": pa.Column(str),
            "digest": pa.Column("string", nullable=True, description="image manifest digest"),
            "scan_status": pa.Column(str, description=(
                "imageScanStatus.status (COMPLETE, ACTIVE, FAILED, ...), NOT_SCANNED for "
-               "ScanNotFoundException, ERROR for any other error")),
+               "ScanNotFoundException, ERROR for any other error; ACTIVE for an image known "
+               "from its Amazon Inspector findings")),
            "severity_counts": pa.Column(object, description="findingSeverityCounts, upper-case"),
+           "scan_source": pa.Column(str, pa.Check.isin(SCAN_SOURCES), description=(
+               "ecr: describe_image_scan_findings; inspector2: inspector2 list_findings")),
+           "in_use_count": pa.Column("Int64", nullable=True, description=(
+               "Inspector's inUseCount of the image (running containers it saw), NA unknown")),
        }))
 def build_image_scans(frames: Frames) -> pd.DataFrame:
-    """One row per ``describe_image_scan_findings`` record (repository + image digest).
+    """One row per scanned image (registry account + repository + digest), from ECR and Inspector.
+
+    ECR rows (``scan_source`` ``ecr``) are the ``describe_image_scan_findings`` records; Inspector
+    rows (``inspector2``) group the active ``inspector2 list_findings`` findings on ECR images by
+    ``resources[].details.awsEcrContainerImage`` (``registry``, ``repositoryName``,
+    ``imageHash``): status ACTIVE, ``completed_at`` the newest ``lastObservedAt``, the first of
+    ``imageTags``, ``lastInUseAt`` / ``inUseCount``, and each finding's ``inspectorScore``.
+    Inspector lists only images that have findings: an image missing from it is not known to
+    be clean. The frame is usable when either source was collected.
+
+    A digest with both keeps **one** row: Inspector's when its newest ``lastObservedAt`` is
+    later than ECR's ``imageScanCompletedAt`` or the ECR record holds no result (never scanned,
+    failed, error) — the tag, status description and vulnerability-data time missing from it
+    are taken from the ECR record; otherwise ECR's, which takes Inspector's in-use fields.
+    An ECR record without ``registryId`` belongs to the cluster's own account.
 
     ``findings`` is a tuple of ``(vulnerability id, severity, package)`` from basic findings
     (``attributes`` package_name) and active enhanced (Inspector) findings; ``packages`` is the set
     of package names the findings mention (vulnerable packages only: not an inventory).
+    ``vulnerabilities`` holds the same findings as :class:`Vulnerability` tuples, most severe
+    first, with the installed version, the version that fixes it and whether a fix exists (enhanced
+    findings give ``fixedInVersion`` and ``fixAvailable``; basic findings give neither).
     """
     rows = []
     for rec in frames.snapshot.aws("ecr", "describe_image_scan_findings"):
@@ -448,7 +475,8 @@ def build_image_scans(frames: Frames) -> pd.DataFrame:
             "digest": image_id.get("imageDigest"), "tag": image_id.get("imageTag"),
             "status_description": None, "completed_at": None,
             "vulnerability_source_updated_at": None, "severity_counts": {},
-            "findings": (), "packages": frozenset(), "error_code": None,
+            "findings": (), "packages": frozenset(), "vulnerabilities": (), "error_code": None,
+            "scan_source": "ecr", "last_in_use_at": None, "in_use_count": None,
         }
         if "error" in rec:
             code = rec["error"].get("code")
@@ -470,14 +498,119 @@ def build_image_scans(frames: Frames) -> pd.DataFrame:
                                 (found.get("findingSeverityCounts") or {}).items()},
             "findings": findings,
             "packages": frozenset(p for _, _, p in findings if p),
+            "vulnerabilities": vulnerabilities(found),
         })
         rows.append(row)
+    inspected = inspector_image_scans(frames.snapshot.aws("inspector2", "list_findings"))
+    if inspected:
+        rows = _merge_scan_sources(rows, inspected, home_registry(frames)[0])
     columns = {**SCAN_COLUMNS, "completed_at": "object",
-               "vulnerability_source_updated_at": "object"}
+               "vulnerability_source_updated_at": "object", "last_in_use_at": "object"}
     df = from_rows(rows, columns)
-    for col in ("completed_at", "vulnerability_source_updated_at"):
+    for col in ("completed_at", "vulnerability_source_updated_at", "last_in_use_at"):
         df[col] = pd.to_datetime(df[col], utc=True, errors="coerce", format="ISO8601")
     return df
+
+
+def _when(value: Any) -> pd.Timestamp | None:
+    t = pd.to_datetime(value, utc=True, errors="coerce", format="ISO8601") if value else None
+    return None if t is None or pd.isna(t) else t
+
+
+def inspector_image_scans(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``image_scans`` rows from ``inspector2 list_findings`` records: one per ECR image.
+
+    Findings are grouped by ``awsEcrContainerImage`` (``registry`` — the finding's
+    ``awsAccountId`` when absent —, ``repositoryName``, ``imageHash``); findings that are not
+    ACTIVE (moto and old records do not filter) and resources that are not ECR images are left
+    out. See :func:`build_image_scans` for the columns.
+
+    Examples
+    --------
+    >>> image = {"registry": "111122223333", "repositoryName": "shop/api",
+    ...          "imageHash": "sha256:" + "a" * 64, "imageTags": ["1.4"], "inUseCount": 2}
+    >>> finding = {"status": "ACTIVE", "severity": "HIGH", "inspectorScore": 7.5,
+    ...     "fixAvailable": "YES", "lastObservedAt": "2026-11-19T08:00:00+00:00",
+    ...     "resources": [{"type": "AWS_ECR_CONTAINER_IMAGE", "id": "x",
+    ...                    "details": {"awsEcrContainerImage": image}}],
+    ...     "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-2023-44487",
+    ...         "source": "NVD", "vulnerablePackages": [
+    ...             {"name": "nghttp2", "version": "1.57.0", "fixedInVersion": "1.58.0"}]}}
+    >>> row = inspector_image_scans([{"response": {"findings": [finding]}}])[0]
+    >>> row["tag"], row["severity_counts"], row["vulnerabilities"][0].fixed_in
+    ('1.4', {'HIGH': 1}, '1.58.0')
+    """
+    images: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for rec in records:
+        for f in (rec.get("response") or {}).get("findings") or ():
+            if f.get("status", "ACTIVE") != "ACTIVE":
+                continue
+            for res in f.get("resources") or ():
+                if res.get("type") != "AWS_ECR_CONTAINER_IMAGE":
+                    continue
+                d = (res.get("details") or {}).get("awsEcrContainerImage") or {}
+                key = (str(d.get("registry") or f.get("awsAccountId") or ""),
+                       str(d.get("repositoryName") or ""), str(d.get("imageHash") or ""))
+                if not key[1] or not key[2]:
+                    continue
+                img = images.setdefault(key, {"findings": [], "tags": {}, "observed": [],
+                                              "in_use": [], "counts": []})
+                img["findings"].append(f)
+                img["tags"].update(dict.fromkeys(d.get("imageTags") or ()))
+                img["observed"].append(_when(f.get("lastObservedAt")))
+                img["in_use"].append(_when(d.get("lastInUseAt")))
+                if isinstance(d.get("inUseCount"), int | float):
+                    img["counts"].append(int(d["inUseCount"]))
+    rows = []
+    for (registry, repo, digest), img in images.items():
+        found = {"enhancedFindings": img["findings"]}
+        findings = _findings(found)
+        counts: dict[str, int] = {}
+        for f in img["findings"]:
+            sev = str(f.get("severity", "")).upper()
+            counts[sev] = counts.get(sev, 0) + 1
+        observed = [t for t in img["observed"] if t is not None]
+        in_use = [t for t in img["in_use"] if t is not None]
+        rows.append({
+            "registry_id": registry or None, "repository": repo, "digest": digest,
+            "tag": next(iter(img["tags"]), None), "scan_status": "ACTIVE",
+            "status_description": f"Amazon Inspector: {len(img['findings'])} active findings",
+            "completed_at": max(observed).isoformat() if observed else None,
+            "vulnerability_source_updated_at": None, "severity_counts": counts,
+            "findings": findings, "packages": frozenset(p for _, _, p in findings if p),
+            "vulnerabilities": vulnerabilities(found), "error_code": None,
+            "scan_source": "inspector2",
+            "last_in_use_at": max(in_use).isoformat() if in_use else None,
+            "in_use_count": max(img["counts"]) if img["counts"] else None,
+        })
+    return rows
+
+
+def _merge_scan_sources(ecr: list[dict[str, Any]], inspected: list[dict[str, Any]],
+                        home_account: str | None) -> list[dict[str, Any]]:
+    """ECR rows and Inspector rows, one per digest (the rule is in :func:`build_image_scans`)."""
+    def key(row: dict[str, Any]) -> tuple[str, str, str]:
+        return (str(row["registry_id"] or home_account or ""), row["repository"],
+                str(row["digest"] or ""))
+
+    out = list(ecr)
+    index = {key(r): i for i, r in enumerate(out) if r["digest"]}
+    for ins in inspected:
+        i = index.get(key(ins))
+        if i is None:
+            out.append(ins)
+            continue
+        mine = out[i]
+        ecr_at, ins_at = _when(mine["completed_at"]), _when(ins["completed_at"])
+        no_result = mine["scan_status"] not in SCAN_RESULT_STATUSES or ecr_at is None
+        if no_result or (ins_at is not None and ins_at > ecr_at):
+            out[i] = {**ins, "tag": ins["tag"] or mine["tag"],
+                      "vulnerability_source_updated_at": mine["vulnerability_source_updated_at"],
+                      "registry_id": ins["registry_id"] or mine["registry_id"]}
+        else:
+            out[i] = {**mine, "last_in_use_at": ins["last_in_use_at"],
+                      "in_use_count": ins["in_use_count"]}
+    return out
 
 
 def _findings(found: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
@@ -495,6 +628,73 @@ def _findings(found: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
         for pkg in packages:
             out.append((str(vid), str(f.get("severity", "")).upper(), str(pkg)))
     return tuple(out)
+
+
+SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED",
+                  "UNTRIAGED")
+
+
+class Vulnerability(NamedTuple):
+    """One finding of an image scan, as a report reads it."""
+
+    id: str
+    severity: str
+    package: str
+    version: str | None
+    fixed_in: str | None
+    fix_available: str | None  # YES, NO, PARTIAL (enhanced findings), None when not reported
+    score: float | None
+
+
+def _score(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def vulnerabilities(found: dict[str, Any]) -> tuple[Vulnerability, ...]:
+    """The findings of one ``imageScanFindings`` answer, most severe (then highest score) first.
+
+    Basic findings carry ``package_name``, ``package_version`` and CVSS scores as attributes;
+    enhanced (Amazon Inspector) findings carry ``packageVulnerabilityDetails`` with the
+    vulnerable packages and their ``fixedInVersion`` (``NotAvailable`` when there is none), the
+    finding's ``fixAvailable`` and ``score``. Suppressed and closed enhanced findings are left
+    out. One entry per (vulnerability, package).
+
+    Examples
+    --------
+    >>> found = {"enhancedFindings": [{"severity": "HIGH", "status": "ACTIVE",
+    ...     "fixAvailable": "YES", "score": 7.5, "packageVulnerabilityDetails": {
+    ...     "vulnerabilityId": "CVE-2023-44487", "vulnerablePackages": [
+    ...     {"name": "nghttp2", "version": "1.57.0", "fixedInVersion": "1.57.0-r1"}]}}]}
+    >>> vulnerabilities(found)[0].fixed_in
+    '1.57.0-r1'
+    """
+    out = []
+    for f in found.get("findings") or ():
+        attrs = {a.get("key"): a.get("value") for a in f.get("attributes") or ()}
+        out.append(Vulnerability(
+            str(f.get("name", "")), str(f.get("severity", "")).upper(),
+            str(attrs.get("package_name") or ""), attrs.get("package_version") or None, None,
+            None, _score(attrs.get("CVSS3_SCORE") or attrs.get("CVSS2_SCORE"))))
+    for f in found.get("enhancedFindings") or ():
+        if f.get("status") in ("SUPPRESSED", "CLOSED"):
+            continue
+        details = f.get("packageVulnerabilityDetails") or {}
+        vid = str(details.get("vulnerabilityId") or f.get("title") or "")
+        fix = f.get("fixAvailable")
+        packages = details.get("vulnerablePackages") or [{}]
+        for pkg in packages:
+            fixed = pkg.get("fixedInVersion")
+            fixed = None if not fixed or str(fixed) == "NotAvailable" else str(fixed)
+            out.append(Vulnerability(
+                vid, str(f.get("severity", "")).upper(), str(pkg.get("name") or ""),
+                pkg.get("version") or None, fixed, str(fix) if fix else None,
+                _score(f.get("score") or f.get("inspectorScore"))))
+    rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    return tuple(sorted(out, key=lambda v: (rank.get(v.severity, len(rank)),
+                                            -(v.score or 0.0), v.id, v.package)))
 
 
 def _timestamp(value: Any) -> Any:
@@ -1029,3 +1229,673 @@ def sigstore_namespaces(frames: Frames) -> list[str] | None:
     opted = ns["labels"].map(lambda labels: str(labels.get(SIGSTORE_INCLUDE_LABEL, "")).lower()
                              == "true")
     return sorted(ns.loc[opted, "name"])
+
+
+# ------------------------------------------------------------------------------------------
+# admission: would a policy have blocked this image? (per namespace and image)
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImageGate:
+    """One admission rule that verifies images, reduced to what decides where it applies.
+
+    ``images`` are the image globs it covers (empty: every image) and ``glob`` their dialect
+    (``kyverno``: ``*`` spans ``/``; ``sigstore``: ``*`` stays in one path segment, ``**``
+    spans them). ``match`` and ``exclude`` are Kyverno-style match blocks (``any``/``all`` of
+    ``resources`` with ``namespaces`` globs and ``namespaceSelector``); ``scope_namespace``
+    limits a namespaced policy to its namespace; ``opt_in`` requires the sigstore namespace
+    label. ``opaque`` says why the gate's effect on an image cannot be evaluated offline (a
+    Gatekeeper Rego / external-data constraint, a CEL image match); ``verifies`` what the gate
+    checks: ``signature``, ``vulnerabilities`` (a vulnerability-scan attestation),
+    ``attestation`` (other attestations), ``external data``.
+    """
+
+    engine: str
+    kind: str
+    name: str
+    rule: str
+    enforce: bool
+    verifies: tuple[str, ...]
+    images: tuple[str, ...] = ()
+    skip_images: tuple[str, ...] = ()
+    glob: str = "kyverno"
+    match: Any = None
+    exclude: Any = None
+    scope_namespace: str = ""
+    opt_in: bool = False
+    overrides: tuple[tuple[bool, tuple[str, ...]], ...] = ()
+    opaque: str = ""
+
+    @property
+    def label(self) -> str:
+        """``Kyverno ClusterPolicy verify-acme-images`` (raw: escape before Markdown/HTML)."""
+        engine = {"kyverno": "Kyverno", "sigstore": "sigstore", "gatekeeper": "Gatekeeper"}.get(
+            self.engine, self.engine)
+        return f"{engine} {self.kind} {self.name}"
+
+
+class AdmissionVerdict(NamedTuple):
+    """Would admission have blocked an image: verdict, the deciding policies, and why."""
+
+    verdict: str  # blocked, audit only, not evaluated, not covered, unknown
+    policies: tuple[str, ...]
+    verifies: tuple[str, ...]
+    detail: str
+
+
+ADMISSION_VERDICTS = ("blocked", "audit only", "not evaluated", "not covered", "unknown")
+_VULN_HINT = re.compile(r"vuln|cve|trivy|grype|inspector|scan", re.IGNORECASE)
+
+
+def wildcard_match(pattern: str, text: str) -> bool:
+    """Kyverno / Gatekeeper wildcards: ``*`` any characters (``/`` included), ``?`` one."""
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, text) is not None
+
+
+def _sigstore_glob_match(pattern: str, text: str) -> bool:
+    parts = re.split(r"(\*\*|\*)", pattern)
+    regex = "".join(".*" if p == "**" else "[^/]*" if p == "*" else re.escape(p) for p in parts)
+    return re.fullmatch(regex, text) is not None
+
+
+def _image_forms(image: str, ref: ImageReference | None, glob: str) -> list[str]:
+    """The spellings of an image a policy glob may be written against."""
+    forms = [image]
+    if ref is None:
+        return forms
+    names = [ref.name]
+    if ref.is_docker_hub:
+        short = ref.repository.removeprefix("library/")
+        names += [f"index.docker.io/{ref.repository}", short, f"docker.io/{short}"]
+    for name in names:
+        forms.append(name)
+        if ref.effective_tag:
+            forms.append(f"{name}:{ref.effective_tag}")
+        if ref.digest:
+            forms.append(f"{name}@{ref.digest}")
+            if ref.tag:
+                forms.append(f"{name}:{ref.tag}@{ref.digest}")
+    return list(dict.fromkeys(forms))
+
+
+def _tri_any(values: Iterable[bool | None]) -> bool | None:
+    values = list(values)
+    return True if True in values else (None if None in values else False)
+
+
+def _tri_all(values: Iterable[bool | None]) -> bool | None:
+    values = list(values)
+    return False if False in values else (None if None in values else True)
+
+
+def _block_matches(block: dict[str, Any], namespace: str,
+                   labels: dict[str, Any] | None) -> bool | None:
+    res = block.get("resources") or {}
+    kinds = res.get("kinds")
+    if kinds and not _kinds_target_pods(kinds):
+        return False
+    names = res.get("namespaces") or ()
+    if names and not any(wildcard_match(str(p), namespace) for p in names):
+        return False
+    sel = res.get("namespaceSelector")
+    if sel is not None:
+        if labels is None:
+            return None
+        from zt_toolkit.analysis.selectors import selector_matches
+
+        return selector_matches(sel, labels)
+    return True
+
+
+def _match_blocks(match: Any, namespace: str, labels: dict[str, Any] | None,
+                  empty: bool) -> bool | None:
+    if not isinstance(match, dict) or not match:
+        return empty
+    if match.get("any"):
+        return _tri_any(_block_matches(b, namespace, labels) for b in match["any"])
+    if match.get("all"):
+        return _tri_all(_block_matches(b, namespace, labels) for b in match["all"])
+    return _block_matches(match, namespace, labels)
+
+
+def gate_applies(gate: ImageGate, namespace: str, labels: dict[str, Any] | None,
+                 opted_in: bool | None) -> tuple[bool | None, str]:
+    """Whether ``gate`` applies to pods of ``namespace`` (True / False / None = cannot tell).
+
+    Returns the answer and, when it is not True, the reason in words.
+    """
+    if gate.scope_namespace and gate.scope_namespace != namespace:
+        return False, f"namespaced to {gate.scope_namespace}"
+    if gate.opt_in:
+        if opted_in is None:
+            return None, "namespace labels unknown"
+        if not opted_in:
+            return False, f"namespace {namespace} is not labelled {SIGSTORE_INCLUDE_LABEL}=true"
+    matched = _match_blocks(gate.match, namespace, labels, empty=True)
+    if matched is False:
+        return False, f"does not match namespace {namespace}"
+    excluded = _match_blocks(gate.exclude, namespace, labels, empty=False)
+    if excluded is True:
+        return False, f"excludes namespace {namespace}"
+    if matched is None or excluded is None:
+        return None, "namespace selector not evaluated (namespace labels unknown)"
+    return True, ""
+
+
+def gate_covers_image(gate: ImageGate, image: str) -> bool | None:
+    """Whether ``gate``'s image globs cover ``image`` (None: a CEL match, not evaluated)."""
+    ref = try_parse_image_reference(image)
+    forms = _image_forms(image, ref, gate.glob)
+    match = wildcard_match if gate.glob == "kyverno" else _sigstore_glob_match
+    if any(match(p, f) for p in gate.skip_images for f in forms):
+        return False
+    if not gate.images:
+        return None if gate.opaque.startswith("image match") else True
+    return any(match(p, f) for p in gate.images for f in forms)
+
+
+def _gate_enforces(gate: ImageGate, namespace: str) -> bool:
+    for enforce, namespaces in gate.overrides:
+        if any(wildcard_match(p, namespace) for p in namespaces):
+            return enforce
+    return gate.enforce
+
+
+def evaluate_image_admission(gates: Iterable[ImageGate], namespace: str, image: str,
+                             labels: dict[str, Any] | None = None,
+                             opted_in: bool | None = None,
+                             gaps: Iterable[str] = ()) -> AdmissionVerdict:
+    """Tell whether admission would have blocked ``image`` in ``namespace``, and by which policy.
+
+    ``blocked``: an enforcing gate covers the namespace and the image, so a pod is denied unless
+    the image passes what the gate ``verifies`` (a signature-only policy admits a signed image
+    with known CVEs: read ``verifies``). ``not evaluated``: an enforcing gate covers it but its
+    effect (Gatekeeper Rego, external data) or its scope (namespace labels unknown, CEL image
+    match) cannot be decided offline. ``audit only``: only gates in Audit / warn mode cover it.
+    ``not covered``: no gate covers it (the detail says which gates skip it and why).
+    ``unknown``: nothing covers it, but some admission policies were not collected (``gaps``).
+
+    Examples
+    --------
+    >>> gate = ImageGate("kyverno", "ClusterPolicy", "verify", "sig", True, ("signature",),
+    ...                  images=("111122223333.dkr.ecr.eu-west-1.amazonaws.com/*",),
+    ...                  exclude={"any": [{"resources": {"namespaces": ["legacy-*"]}}]})
+    >>> evaluate_image_admission(
+    ...     [gate], "shop", "111122223333.dkr.ecr.eu-west-1.amazonaws.com/api:1").verdict
+    'blocked'
+    >>> v = evaluate_image_admission(
+    ...     [gate], "legacy-batch", "111122223333.dkr.ecr.eu-west-1.amazonaws.com/api:1")
+    >>> v.verdict, v.detail.endswith("verify excludes namespace legacy-batch)")
+    ('not covered', True)
+    """
+    enforcing: list[ImageGate] = []
+    undecided: list[tuple[ImageGate, str]] = []
+    audited: list[ImageGate] = []
+    skipped: list[str] = []
+    for gate in gates:
+        applies, why = gate_applies(gate, namespace, labels, opted_in)
+        if applies is False:
+            skipped.append(f"{gate.label} {why}")
+            continue
+        covers = gate_covers_image(gate, image)
+        if covers is False:
+            skipped.append(f"{gate.label} does not cover this image")
+            continue
+        enforce = _gate_enforces(gate, namespace)
+        if not enforce:
+            if applies and covers:
+                audited.append(gate)
+            continue
+        if applies is None:
+            undecided.append((gate, why))
+        elif covers is None:
+            undecided.append((gate, "its image match is a CEL expression, not evaluated"))
+        elif gate.opaque:
+            undecided.append((gate, gate.opaque))
+        else:
+            enforcing.append(gate)
+
+    def names(items: Iterable[ImageGate]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(g.label for g in items))
+
+    def verified(items: Iterable[ImageGate]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v for g in items for v in g.verifies))
+
+    if enforcing:
+        checks = verified(enforcing)
+        return AdmissionVerdict("blocked", names(enforcing), checks,
+                                f"{', '.join(names(enforcing))} (enforcing) verifies its "
+                                f"{' and '.join(checks) or 'image'}")
+    if undecided:
+        gate_list = [g for g, _ in undecided]
+        return AdmissionVerdict(
+            "not evaluated", names(gate_list), verified(gate_list),
+            "; ".join(f"covered by {g.label} (enforcing), effect not evaluated: {why}"
+                      for g, why in undecided))
+    if audited:
+        return AdmissionVerdict("audit only", names(audited), verified(audited),
+                                f"{', '.join(names(audited))} covers it in audit mode only "
+                                "(violations are reported, not denied)")
+    gaps = list(gaps)
+    reasons = f" ({'; '.join(skipped)})" if skipped else ""
+    if gaps:
+        return AdmissionVerdict("unknown", (), (), "no collected policy covers it, but "
+                                + "; ".join(gaps) + reasons)
+    return AdmissionVerdict("not covered", (), (),
+                            f"no image-verifying policy covers it{reasons}")
+
+
+def _verifies_of(entry: dict[str, Any], keys: tuple[str, ...] = ("attestors", "authorities"),
+                 ) -> tuple[str, ...]:
+    out = []
+    if any(entry.get(k) for k in keys):
+        out.append("signature")
+    attestations = entry.get("attestations") or ()
+    if attestations:
+        text = _text(attestations)
+        out.append("vulnerabilities" if _VULN_HINT.search(text) else "attestation")
+    if not out and entry.get("verifyDigest"):
+        out.append("digest")
+    return tuple(out) or ("signature",)
+
+
+def _kyverno_gates(obj: dict[str, Any], kind: str) -> list[ImageGate]:
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    spec_action = spec.get("validationFailureAction") or "Audit"
+    admission = spec.get("admission") is not False
+    overrides = tuple(
+        (_is_enforce(o.get("action")), tuple(str(n) for n in o.get("namespaces") or ()))
+        for o in spec.get("validationFailureActionOverrides") or ())
+    gates = []
+    for rule in spec.get("rules") or ():
+        if not rule.get("verifyImages") or not _kinds_target_pods(_kyverno_match_kinds(rule)):
+            continue
+        for vi in rule["verifyImages"]:
+            own = vi.get("failureAction")
+            refs = vi.get("imageReferences") or vi.get("image") or ()
+            refs = (refs,) if isinstance(refs, str) else tuple(str(r) for r in refs)
+            gates.append(ImageGate(
+                "kyverno", kind, meta.get("name", ""), rule.get("name", ""),
+                admission and _is_enforce(own or spec_action), _verifies_of(vi),
+                images=refs or ("*",),
+                skip_images=tuple(str(r) for r in vi.get("skipImageReferences") or ()),
+                match=rule.get("match"), exclude=rule.get("exclude"),
+                scope_namespace=meta.get("namespace") or "" if kind == "Policy" else "",
+                overrides=() if own or not admission else overrides))
+    return gates
+
+
+def _kyverno_image_policy_gate(obj: dict[str, Any]) -> ImageGate:
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    refs = spec.get("matchImageReferences") or ()
+    globs = tuple(str(r["glob"]) for r in refs if isinstance(r, dict) and r.get("glob"))
+    cel = any(isinstance(r, dict) and r.get("expression") for r in refs)
+    constraints = spec.get("matchConstraints") or {}
+    selector = constraints.get("namespaceSelector")
+    match = ({"resources": {"namespaceSelector": selector}}
+             if selector and parse_selector_nonempty(selector) else None)
+    opaque = "image match by CEL expression" if cel and not globs else ""
+    return ImageGate("kyverno", "ImageValidatingPolicy", meta.get("name", ""),
+                     meta.get("name", ""), "Deny" in (spec.get("validationActions") or ()),
+                     _verifies_of(spec), images=globs, match=match, opaque=opaque)
+
+
+def parse_selector_nonempty(selector: Any) -> bool:
+    """A label selector that restricts something (not empty)."""
+    return isinstance(selector, dict) and bool(selector.get("matchLabels")
+                                               or selector.get("matchExpressions"))
+
+
+def _sigstore_gate(obj: dict[str, Any]) -> ImageGate:
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    globs = tuple(str(i.get("glob", "")) for i in spec.get("images") or () if i.get("glob"))
+    authorities = spec.get("authorities") or ()
+    verifies = ["signature"] if authorities else []
+    if any(a.get("attestations") for a in authorities):
+        verifies.append("vulnerabilities" if _VULN_HINT.search(_text(authorities))
+                        else "attestation")
+    return ImageGate("sigstore", "ClusterImagePolicy", meta.get("name", ""), meta.get("name", ""),
+                     str(spec.get("mode") or "enforce") == "enforce",
+                     tuple(verifies) or ("signature",), images=globs or ("**",),
+                     glob="sigstore", opt_in=True)
+
+
+def _gatekeeper_gates(frames: Frames) -> list[ImageGate]:
+    snap = frames.snapshot
+    templates = {}
+    for t in snap.iter_k8s(GATEKEEPER_TEMPLATES_KEY[4:]):
+        spec = t.get("spec") or {}
+        ckind = (((spec.get("crd") or {}).get("spec") or {}).get("names") or {}).get("kind") or ""
+        templates[ckind] = (t, f"{ckind} {(t.get('metadata') or {}).get('name', '')} "
+                               f"{_text(spec.get('targets') or [])}")
+    gates = []
+    for res in sorted(r for r in snap.k8s_resources() if r.endswith(GATEKEEPER_CONSTRAINT_GROUP)):
+        if not snap.coverage(f"k8s/{res}").ok:
+            continue
+        for c in snap.iter_k8s(res):
+            ckind = c.get("kind") or ""
+            row = _constraint_row(c, ckind, templates.get(ckind))
+            enforced, audited = row["image_verification_enforced"], \
+                row["image_verification_audited"]
+            if not enforced and not audited:
+                continue
+            match = (c.get("spec") or {}).get("match") or {}
+            block: dict[str, Any] = {}
+            if match.get("namespaces"):
+                block["namespaces"] = match["namespaces"]
+            if match.get("namespaceSelector"):
+                block["namespaceSelector"] = match["namespaceSelector"]
+            exclude = ({"resources": {"namespaces": match["excludedNamespaces"]}}
+                       if match.get("excludedNamespaces") else None)
+            text = templates.get(ckind, (None, ckind))[1]
+            engine_kind = "ratify" if re.search("ratify", f"{ckind} {text}", re.I) else ckind
+            gates.append(ImageGate(
+                "gatekeeper", ckind or "Constraint", (c.get("metadata") or {}).get("name", ""),
+                engine_kind, bool(enforced), ("external data",) if "external_data" in text
+                or engine_kind == "ratify" else ("signature",),
+                match={"resources": block} if block else None, exclude=exclude,
+                opaque="Rego / external-data verification"))
+    return gates
+
+
+def build_image_gates(frames: Frames) -> list[ImageGate]:
+    """Every admission rule that verifies images, as :class:`ImageGate` objects.
+
+    Kyverno ClusterPolicy / Policy ``verifyImages`` (one gate per entry, with its
+    ``imageReferences``, ``skipImageReferences``, the rule's match / exclude and the failure
+    action, including namespace overrides), Kyverno ImageValidatingPolicies, sigstore
+    ClusterImagePolicies (opt-in namespaces), and Gatekeeper constraints that verify images
+    (Ratify, cosign external data; their effect is not evaluated). Sources that were not
+    collected contribute nothing: :func:`admission_gaps` reports them.
+
+    Examples
+    --------
+    >>> from zt_toolkit.demo import build_demo
+    >>> from zt_toolkit.snapshot import Snapshot
+    >>> import tempfile, pathlib
+    >>> snap = Snapshot.load(build_demo(pathlib.Path(tempfile.mkdtemp()) / "demo"))
+    >>> [(g.name, g.enforce, g.verifies) for g in build_image_gates(Frames(snap))]
+    [('verify-acme-images', True, ('signature',))]
+    """
+    snap = frames.snapshot
+    gates: list[ImageGate] = []
+    for key in KYVERNO_KEYS:
+        if snap.coverage(key).ok:
+            for obj in snap.iter_k8s(key[4:]):
+                gates += _kyverno_gates(obj, "ClusterPolicy" if "cluster" in key else "Policy")
+    image_policies = KYVERNO_CEL_RESOURCES[1]
+    if snap.coverage(f"k8s/{image_policies}").ok:
+        gates += [_kyverno_image_policy_gate(o) for o in snap.iter_k8s(image_policies)]
+    if snap.coverage(f"k8s/{SIGSTORE_RESOURCE}").ok:
+        gates += [_sigstore_gate(o) for o in snap.iter_k8s(SIGSTORE_RESOURCE)]
+    gates += _gatekeeper_gates(frames)
+    return gates
+
+
+class ImageAdmission:
+    """Evaluate admission for many (namespace, image) pairs of one snapshot, caching the inputs.
+
+    Namespace labels come from the ``namespaces`` frame (``kubernetes.io/metadata.name`` is
+    always set); without it, selector-scoped gates are ``not evaluated``. Not evaluated either:
+    the engines' own webhook ``namespaceSelector`` and Kyverno ``resourceFilters`` (a namespace
+    the webhook skips is reported as covered when the policy matches it), and the sigstore
+    ``no-match-policy`` for images no ClusterImagePolicy names.
+
+    Examples
+    --------
+    >>> from zt_toolkit.demo import build_demo
+    >>> from zt_toolkit.snapshot import Snapshot
+    >>> import tempfile, pathlib
+    >>> snap = Snapshot.load(build_demo(pathlib.Path(tempfile.mkdtemp()) / "demo"))
+    >>> ev = ImageAdmission(Frames(snap))
+    >>> ev("legacy-batch", "nicolaka/netshoot").verdict
+    'not covered'
+    """
+
+    def __init__(self, frames: Frames) -> None:
+        self.gates = build_image_gates(frames)
+        try:
+            self.gaps = admission_gaps(frames, images=True)
+        except Exception:  # noqa: BLE001 - a missing frame is a gap, not a crash
+            self.gaps = ["admission policies could not be read"]
+        self.labels: dict[str, dict[str, Any]] | None = None
+        if not frames.gaps(["namespaces"]):
+            ns = frames.namespaces
+            self.labels = {n: dict(labels or {}) for n, labels in
+                           zip(ns["name"], ns["labels"], strict=True)}
+        self._cache: dict[tuple[str, str], AdmissionVerdict] = {}
+
+    def __call__(self, namespace: str, image: str) -> AdmissionVerdict:
+        """The :class:`AdmissionVerdict` for ``image`` in ``namespace``."""
+        key = (namespace, image)
+        if key not in self._cache:
+            labels = None
+            opted: bool | None = None
+            if self.labels is not None:
+                labels = {"kubernetes.io/metadata.name": namespace,
+                          **self.labels.get(namespace, {})}
+                opted = str(labels.get(SIGSTORE_INCLUDE_LABEL, "")).lower() == "true"
+            self._cache[key] = evaluate_image_admission(self.gates, namespace, image, labels,
+                                                        opted, self.gaps)
+        return self._cache[key]
+
+
+# ------------------------------------------------------------------------------------------
+# the running-image inventory: provenance, ECR settings, scan, CVEs, admission
+# ------------------------------------------------------------------------------------------
+PROVENANCES = ("own-account ECR", "other-account ECR", "EKS add-on registry", "ECR Public",
+               "Docker Hub", "other public registry", "other private registry", "unparseable")
+# Registries that serve images to anonymous pulls (the rest are treated as private or unknown).
+PUBLIC_REGISTRIES = frozenset({
+    "ghcr.io", "quay.io", "registry.k8s.io", "k8s.gcr.io", "gcr.io", "mcr.microsoft.com",
+    "nvcr.io", "cgr.dev", "registry.gitlab.com", "docker.elastic.co", "lscr.io",
+    "registry.access.redhat.com", "gallery.ecr.aws",
+})
+
+
+def image_provenance(ref: ImageReference | None, home_account: str | None) -> str:
+    """Where an image comes from, as one of :data:`PROVENANCES`.
+
+    Examples
+    --------
+    >>> image_provenance(parse_image_reference("postgres:15"), "111122223333")
+    'Docker Hub'
+    >>> image_provenance(parse_image_reference(
+    ...     "602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/coredns:v1.11.3"), "111122223333")
+    'EKS add-on registry'
+    """
+    if ref is None:
+        return "unparseable"
+    if ref.is_ecr:
+        if home_account and ref.ecr_account == home_account:
+            return "own-account ECR"
+        if ref.ecr_account in EKS_ADDON_REGISTRY_ACCOUNTS:
+            return "EKS add-on registry"
+        return "other-account ECR"
+    if ref.is_ecr_public:
+        return "ECR Public"
+    if ref.is_docker_hub:
+        return "Docker Hub"
+    return "other public registry" if ref.registry in PUBLIC_REGISTRIES \
+        else "other private registry"
+
+
+def tag_kept_immutable(mode: Any, exclusions: Iterable[str], tag: str) -> bool:
+    """Tell whether ECR keeps ``tag`` immutable under a repository's tag mutability setting."""
+    mode = mode if isinstance(mode, str) else "MUTABLE"  # not reported: the ECR default
+    excluded = any(ecr_filter_matches(f, tag) if "*" in f else f == tag
+                   for f in exclusions or ())
+    if mode == "IMMUTABLE":
+        return True
+    if mode == "IMMUTABLE_WITH_EXCLUSION":
+        return not excluded
+    if mode == "MUTABLE_WITH_EXCLUSION":
+        return excluded
+    return False
+
+
+def scan_configuration_of(repository: str, scanning: pd.DataFrame | None,
+                          scan_on_push: Any) -> tuple[str | None, str | None]:
+    """``(scan type, frequency)`` that applies to an own-account repository.
+
+    ENHANCED registries scan the repositories their rules match (SCAN_ON_PUSH or
+    CONTINUOUS_SCAN) and no other (frequency ``none``); BASIC registries scan on push when a
+    rule or the repository's ``scanOnPush`` says so, else only on demand (``MANUAL``). Unknown
+    registry configuration: ``(None, None)``, or BASIC when the repository setting scans on push.
+    """
+    if scanning is None or scanning.empty:
+        if scanning is not None or scan_on_push is True:
+            return "BASIC", "SCAN_ON_PUSH" if scan_on_push is True else "MANUAL"
+        return None, None
+    scan_type = str(scanning["scan_type"].iloc[0])
+    rule = registry_scan_rule_for(scanning, repository)
+    if rule is not None:
+        return rule[0], rule[1]
+    if scan_type == "ENHANCED":
+        return "ENHANCED", "none"
+    return "BASIC", "SCAN_ON_PUSH" if scan_on_push is True else "MANUAL"
+
+
+INVENTORY_COLUMNS = {
+    "kind": "str", "namespace": "str", "name": "str", "container": "str", "image": "str",
+    "digest": "string", "registry": "string", "repository": "string", "tag": "string",
+    "ecr_account": "string", "source": "str", "pod_count": "int64", "provenance": "str",
+    "tag_mutability": "string", "tag_immutable": "boolean",
+    "scan_type": "string", "scan_frequency": "string", "scan_status": "string",
+    "scan_source": "string", "matched_by": "string", "scan_state": "str",
+    "completed_at": "datetime64[ns, UTC]",
+    "scan_age_days": "Int64", "critical": "Int64", "high": "Int64", "medium": "Int64",
+    "low": "Int64", "vulnerabilities": "object",
+    "admission_verdict": "str", "admission_policies": "object", "admission_verifies": "object",
+    "admission_detail": "str",
+}
+SCAN_STATES = ("scanned", "never scanned", "scan failed", "no scan record", "scans not collected",
+               "not in the account's ECR", "unparseable")
+
+
+@frame("image_inventory", sources=WORKLOAD_SOURCES, any_source=True,
+       schema=pa.DataFrameSchema({
+           "kind": pa.Column(str, description="owning workload kind"),
+           "namespace": pa.Column(str), "name": pa.Column(str),
+           "provenance": pa.Column(str, pa.Check.isin(PROVENANCES), description=(
+               "own-account ECR, other-account ECR, EKS add-on registry, ECR Public, Docker Hub, "
+               "other public registry, other private registry")),
+           "scan_state": pa.Column(str, pa.Check.isin(SCAN_STATES), description=(
+               "scanned (a COMPLETE/ACTIVE/expired result), never scanned (ScanNotFound), scan "
+               "failed (other status or error), no scan record, scans not collected, or not in "
+               "the account's ECR")),
+           "scan_age_days": pa.Column("Int64", nullable=True, description=(
+               "whole days between the scan (for ACTIVE enhanced results: the later of scan "
+               "and vulnerability data) and the snapshot's collection")),
+           "vulnerabilities": pa.Column(object, description=(
+               "Vulnerability tuples of the running digest, most severe first")),
+           "admission_verdict": pa.Column(str, pa.Check.isin(ADMISSION_VERDICTS), description=(
+               "would admission have blocked this image in this namespace: blocked, audit "
+               "only, not evaluated, not covered, unknown (see evaluate_image_admission)")),
+       }))
+def build_image_inventory(frames: Frames) -> pd.DataFrame:
+    """One row per workload × container × running digest, with everything known about the image.
+
+    Joins :func:`build_running_images` to the ECR repository (tag mutability, whether this tag
+    stays immutable), the registry scanning configuration (basic or enhanced, scan on push /
+    continuous / manual), the scan record of the running digest (:func:`scans_for_images`:
+    status, completion time, age in days at collection, counts per severity, findings with
+    fixed-in versions, ``scan_source`` ecr or inspector2) and the admission verdict
+    (:class:`ImageAdmission`). ECR and scan data that were not collected leave their columns NA
+    and ``scan_state`` says so; the frame itself needs only the workloads.
+
+    Examples
+    --------
+    >>> from zt_toolkit import assess
+    >>> from zt_toolkit.demo import build_demo
+    >>> import tempfile, pathlib
+    >>> a = assess(build_demo(pathlib.Path(tempfile.mkdtemp()) / "demo"))
+    >>> inv = a.frames.image_inventory.set_index(["namespace", "name"])
+    >>> row = inv.loc[("storefront", "frontend")]
+    >>> int(row.critical), int(row.high), row.admission_verdict, row.admission_verifies
+    (1, 2, 'blocked', ('signature',))
+    """
+    ri = frames.running_images
+    account, _ = home_registry(frames)
+    as_of = pd.to_datetime(frames.snapshot.manifest.collected_at, utc=True, format="ISO8601")
+    scans_known = not frames.gaps(["image_scans"])
+    if scans_known:
+        joined = scans_for_images(ri, frames.image_scans, account)
+    else:
+        joined = ri.copy()
+        for col in ("scan_status", "matched_by", "error_code", "status_description",
+                    "scan_source"):
+            joined[col] = pd.NA
+        joined["completed_at"] = pd.NaT
+        joined["vulnerability_source_updated_at"] = pd.NaT
+        joined["severity_counts"] = None
+        joined["vulnerabilities"] = None
+    repos = None if frames.gaps(["ecr_repositories"]) else frames.ecr_repositories.set_index(
+        "name")
+    scanning = None if frames.gaps(["ecr_registry_scanning"]) else frames.ecr_registry_scanning
+    admission = ImageAdmission(frames)
+    rows = []
+    for r in joined.itertuples(index=False):
+        ref = try_parse_image_reference(r.image)
+        provenance = image_provenance(ref, account)
+        own = provenance == "own-account ECR"
+        mutability, immutable, scan_type, frequency = None, None, None, None
+        if own and ref is not None:
+            if repos is not None and r.repository in repos.index:
+                repo = repos.loc[r.repository]
+                mutability = repo["tag_mutability"] if isinstance(repo["tag_mutability"], str) \
+                    else "MUTABLE"
+                if ref.tag:
+                    immutable = tag_kept_immutable(
+                        mutability, repo["tag_mutability_exclusions"] or (), ref.tag)
+                on_push = repo["scan_on_push"]
+                scan_type, frequency = scan_configuration_of(
+                    r.repository, scanning, bool(on_push) if pd.notna(on_push) else None)
+            elif scanning is not None:
+                scan_type, frequency = scan_configuration_of(r.repository, scanning, None)
+        status = r.scan_status if isinstance(r.scan_status, str) else None
+        counts = r.severity_counts if isinstance(r.severity_counts, dict) else {}
+        has_result = status in SCAN_RESULT_STATUSES
+        if ref is None:
+            state = "unparseable"
+        elif not own and status is None:
+            state = "not in the account's ECR"
+        elif not scans_known:
+            state = "scans not collected"
+        elif status is None:
+            state = "no scan record"
+        elif has_result:
+            state = "scanned"
+        elif status == NOT_SCANNED:
+            state = "never scanned"
+        else:
+            state = "scan failed"
+        fresh = r.completed_at
+        if status == "ACTIVE" and pd.notna(r.vulnerability_source_updated_at) and (
+                pd.isna(fresh) or r.vulnerability_source_updated_at > fresh):
+            fresh = r.vulnerability_source_updated_at
+        age = int((as_of - fresh) // pd.Timedelta(days=1)) if has_result and pd.notna(fresh) \
+            and pd.notna(as_of) else None
+        verdict = admission(r.namespace, r.image)
+        rows.append({
+            "kind": r.kind, "namespace": r.namespace, "name": r.name, "container": r.container,
+            "image": r.image, "digest": r.digest, "registry": r.registry,
+            "repository": r.repository, "tag": r.tag, "ecr_account": r.ecr_account,
+            "source": r.source, "pod_count": int(r.pod_count), "provenance": provenance,
+            "tag_mutability": mutability, "tag_immutable": immutable,
+            "scan_type": scan_type, "scan_frequency": frequency, "scan_status": status,
+            "scan_source": r.scan_source if isinstance(r.scan_source, str) else None,
+            "matched_by": r.matched_by if isinstance(r.matched_by, str) else None,
+            "scan_state": state,
+            "completed_at": r.completed_at.isoformat() if pd.notna(r.completed_at) else None,
+            "scan_age_days": age,
+            **{s.lower(): (int(counts.get(s, 0)) if has_result else None)
+               for s in ("CRITICAL", "HIGH", "MEDIUM", "LOW")},
+            "vulnerabilities": tuple(r.vulnerabilities or ()) if has_result else (),
+            "admission_verdict": verdict.verdict, "admission_policies": verdict.policies,
+            "admission_verifies": verdict.verifies, "admission_detail": verdict.detail,
+        })
+    df = from_rows(rows, {**INVENTORY_COLUMNS, "completed_at": "object"})
+    df["completed_at"] = pd.to_datetime(df["completed_at"], utc=True, errors="coerce",
+                                        format="ISO8601")
+    return df

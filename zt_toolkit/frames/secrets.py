@@ -165,6 +165,62 @@ def described_secrets_key(frames: Frames, key_ref: str) -> dict[str, Any]:
     return key
 
 
+# The grades of envelope encryption, best first (the secrets view and the check share them).
+GRADE_CMK_ROTATING = "customer-managed key, rotating"
+GRADE_CMK = "customer-managed key, no rotation"
+GRADE_CMK_ROTATION_UNKNOWN = "customer-managed key, rotation unknown"
+GRADE_AWS_MANAGED = "AWS-managed key"
+GRADE_AWS_OWNED_DEFAULT = "AWS-owned default key"
+GRADE_KEY_UNUSABLE = "key unusable"
+GRADE_NONE = "not envelope-encrypted"
+GRADE_NOT_ASSESSED = "not assessed"
+DEFAULT_ENCRYPTION_MINOR = (1, 28)  # EKS envelope-encrypts all API data by default from 1.28
+
+
+def secrets_encryption(frames: Frames, cluster: dict[str, Any]) -> dict[str, Any]:
+    """Grade the envelope encryption of one described cluster's Secrets.
+
+    ``cluster`` is a plain ``eks_cluster`` row. Returns the grade (``GRADE_*``), the key as
+    configured and as described (ARN, manager, state, origin, rotation and its period), the
+    Kubernetes version, and ``why`` when the grade is not assessed. Never raises: a configured
+    key whose describe_key is missing, refused or failed grades ``not assessed``.
+    """
+    key_ref = cluster.get("secrets_encryption_key_arn")
+    out: dict[str, Any] = {
+        "cluster": cluster.get("name"), "version": cluster.get("version"), "key_ref": key_ref,
+        "key_arn": None, "key_manager": None, "key_state": None, "origin": None,
+        "rotation_enabled": None, "rotation_period_days": None, "next_rotation_date": None,
+        "description": None, "why": None,
+    }
+    if not key_ref:
+        minor = kubernetes_minor(cluster.get("version"))
+        default = minor is not None and minor >= DEFAULT_ENCRYPTION_MINOR
+        out["grade"] = GRADE_AWS_OWNED_DEFAULT if default else GRADE_NONE
+        return out
+    try:
+        key = described_secrets_key(frames, key_ref)
+    except NotAssessed as exc:
+        out.update(grade=GRADE_NOT_ASSESSED, why=str(exc))
+        return out
+    out.update(key_arn=key["arn"] or key_ref, key_manager=key["key_manager"],
+               key_state=key["key_state"], origin=key["origin"],
+               rotation_enabled=(None if key["rotation_enabled"] is None
+                                 else bool(key["rotation_enabled"])),
+               rotation_period_days=(None if key["rotation_period_days"] is None
+                                     else int(key["rotation_period_days"])),
+               next_rotation_date=key["next_rotation_date"], description=key["description"])
+    if key["key_state"] != "Enabled":
+        out["grade"] = GRADE_KEY_UNUSABLE
+    elif key["key_manager"] != "CUSTOMER":
+        out["grade"] = GRADE_AWS_MANAGED
+    elif key["rotation_enabled"] is None:
+        out["grade"] = GRADE_CMK_ROTATION_UNKNOWN
+        out["why"] = key["rotation_error"] or "no kms get_key_rotation_status record"
+    else:
+        out["grade"] = GRADE_CMK_ROTATING if key["rotation_enabled"] else GRADE_CMK
+    return out
+
+
 # ------------------------------------------------------------------------------------------
 # Secrets Manager
 # ------------------------------------------------------------------------------------------
@@ -318,6 +374,7 @@ def build_external_secrets(frames: Frames) -> pd.DataFrame:
 CONSUMER_COLUMNS = {
     "kind": "str", "namespace": "str", "name": "str", "container": "string", "via": "str",
     "secret": "str", "provider": "str", "external": "bool", "backing": "str", "system": "bool",
+    "env_var": "string",
 }
 
 
@@ -375,7 +432,8 @@ def build_secret_consumers(frames: Frames) -> pd.DataFrame:
     ``vault-agent`` (``vault.hashicorp.com/agent-inject: "true"``) and ``bank-vaults``
     (``vault:`` env values). ``external`` tells whether the value comes from an external store:
     always for csi/vault, and for Kubernetes Secrets written by External Secrets, synced by
-    the CSI driver or issued by cert-manager (``backing`` says which).
+    the CSI driver or issued by cert-manager (``backing`` says which). ``env_var`` names the
+    environment variable of ``env`` and ``bank-vaults`` rows (NA otherwise).
     """
     specs = frames.pod_specs
     backing = _secret_backing(frames)
@@ -383,13 +441,14 @@ def build_secret_consumers(frames: Frames) -> pd.DataFrame:
             frames.secret_provider_classes.itertuples(index=False)}
     rows: list[dict[str, Any]] = []
 
-    def k8s_secret(w: Any, container: str | None, via: str, secret: str) -> None:
+    def k8s_secret(w: Any, container: str | None, via: str, secret: str,
+                   env_var: str | None = None) -> None:
         provider, evidence, external = backing.get(
             (w.namespace, secret), ("kubernetes", "a Kubernetes Secret", False))
         rows.append({"kind": w.kind, "namespace": w.namespace, "name": w.name,
                      "container": container, "via": via, "secret": secret,
                      "provider": provider, "external": external, "backing": evidence,
-                     "system": w.system})
+                     "system": w.system, "env_var": env_var})
 
     for w in frames.workloads.itertuples(index=False):
         spec = specs[w.spec_hash]["spec"]
@@ -398,13 +457,14 @@ def build_secret_consumers(frames: Frames) -> pd.DataFrame:
             for e in c.get("env") or ():
                 ref = (e.get("valueFrom") or {}).get("secretKeyRef")
                 if ref:
-                    k8s_secret(w, cname, "env", ref.get("name", ""))
+                    k8s_secret(w, cname, "env", ref.get("name", ""), str(e.get("name", "")))
                 elif str(e.get("value") or "").startswith("vault:"):
                     rows.append({"kind": w.kind, "namespace": w.namespace, "name": w.name,
                                  "container": cname, "via": "bank-vaults",
                                  "secret": str(e.get("name", "")), "provider": "vault",
                                  "external": True, "backing": "bank-vaults webhook injects "
-                                 "the value from Vault", "system": w.system})
+                                 "the value from Vault", "system": w.system,
+                                 "env_var": str(e.get("name", ""))})
             for ef in c.get("envFrom") or ():
                 if ef.get("secretRef"):
                     k8s_secret(w, cname, "envFrom", ef["secretRef"].get("name", ""))

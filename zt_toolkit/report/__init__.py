@@ -12,6 +12,16 @@ Verb families (see STYLE.md): ``summarize_*`` → DataFrame, ``plot_*`` → plot
 
 from __future__ import annotations
 
+from zt_toolkit.report.audit_view import (
+    narrate_audit_remediation,
+    plot_audit_event_timeline,
+    plot_sensor_coverage,
+    summarize_audit_event_log,
+    summarize_cloudtrail,
+    summarize_guardduty,
+    summarize_log_coverage,
+    summarize_sensor_coverage,
+)
 from zt_toolkit.report.changes import narrate_changes, summarize_changes
 from zt_toolkit.report.charts import (
     placeholder,
@@ -39,6 +49,15 @@ from zt_toolkit.report.charts import (
     plot_workload_identity,
 )
 from zt_toolkit.report.export import build_summary, write_findings, write_findings_xlsx
+from zt_toolkit.report.images_view import (
+    narrate_image_remediation,
+    plot_scan_age,
+    plot_workload_vulnerabilities,
+    summarize_image_provenance,
+    summarize_mutable_references,
+    summarize_repository_scanning,
+    summarize_vulnerable_workloads,
+)
 from zt_toolkit.report.notebook import (
     configure_renderer,
     md_escape,
@@ -53,6 +72,15 @@ from zt_toolkit.report.notebook import (
 )
 from zt_toolkit.report.render import client_slug, render_html, write_report
 from zt_toolkit.report.scores import score_overall, score_pillars
+from zt_toolkit.report.secrets_view import (
+    narrate_secrets_remediation,
+    plot_secret_consumption_matrix,
+    summarize_plaintext_credentials,
+    summarize_secret_consumption_matrix,
+    summarize_secrets_encryption,
+    summarize_secretsmanager_rotation,
+    summarize_storage_encryption,
+)
 from zt_toolkit.report.tables import (
     SEVERITY_WEIGHTS,
     findings_table,
@@ -120,4 +148,14 @@ __all__ = [
     "summarize_namespace_reachability", "summarize_segmentation_intents",
     "narrate_access_entry_migration", "plot_compromise_reach", "summarize_cluster_admins",
     "summarize_irsa_map",
+    "narrate_image_remediation", "plot_scan_age", "plot_workload_vulnerabilities",
+    "summarize_image_provenance", "summarize_mutable_references",
+    "summarize_repository_scanning", "summarize_vulnerable_workloads",
+    "summarize_secrets_encryption", "summarize_secret_consumption_matrix",
+    "plot_secret_consumption_matrix", "summarize_plaintext_credentials",
+    "summarize_secretsmanager_rotation", "summarize_storage_encryption",
+    "narrate_secrets_remediation",
+    "narrate_audit_remediation", "plot_audit_event_timeline", "plot_sensor_coverage",
+    "summarize_audit_event_log", "summarize_cloudtrail", "summarize_guardduty",
+    "summarize_log_coverage", "summarize_sensor_coverage",
 ]

@@ -458,6 +458,7 @@ def plot_audit_timeline(assessment: Assessment, freq: str = "D") -> go.Figure:
     counts = (ev.groupby([pd.Grouper(key="ts", freq=freq), "category"]).size()
               .unstack(fill_value=0))
     palette = {"exec / attach into a pod": SEVERITY_COLORS["critical"],
+               "port-forward to a pod": SEVERITY_COLORS["medium"],
                "aws-auth change": SEVERITY_COLORS["high"], "RBAC change": SEVERITY_COLORS["high"],
                "anonymous request": "#8e6cbf", "denied secret read": SEVERITY_COLORS["medium"],
                "denied request": SEVERITY_COLORS["low"], "secret read": "#4c9be8",

@@ -1105,22 +1105,35 @@ def summarize_control_plane_logging(assessment: Assessment) -> pd.DataFrame:
 
 
 AUDIT_EVENT_FRAME = "audit_events"
+#: What an audit event means for an investigator, most alarming first.
+AUDIT_EVENT_CATEGORIES = ("exec / attach into a pod", "port-forward to a pod", "aws-auth change",
+                          "RBAC change", "anonymous request", "denied secret read",
+                          "denied request", "secret read", "other")
 _WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+_RBAC_RESOURCES = {"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
 
 
 def audit_event_category(event: dict[str, Any]) -> str:
-    """Name what an audit event means for an investigator (exec into a pod, RBAC change …)."""
+    """Name what an audit event means for an investigator (exec into a pod, RBAC change …).
+
+    One of :data:`AUDIT_EVENT_CATEGORIES`, the first that applies.
+    """
     verb = str(event.get("verb") or "")
     resource = str(event.get("resource") or "")
     sub = str(event.get("subresource") or "")
     user = str(event.get("user") or "")
     code = event.get("response_code")
     groups = event.get("groups") or ()
-    if sub in ("exec", "attach", "portforward"):
+    group = event.get("api_group") if isinstance(event.get("api_group"), str) else ""
+    if sub in ("exec", "attach"):
         return "exec / attach into a pod"
+    if sub == "portforward":
+        return "port-forward to a pod"
     if resource == "configmaps" and event.get("name") == "aws-auth" and verb in _WRITE_VERBS:
         return "aws-auth change"
-    if event.get("api_group") == "rbac.authorization.k8s.io" and verb in _WRITE_VERBS:
+    # the query may not return objectRef.apiGroup: an RBAC resource name is enough then
+    rbac = group == "rbac.authorization.k8s.io" or (not group and resource in _RBAC_RESOURCES)
+    if rbac and verb in _WRITE_VERBS:
         return "RBAC change"
     if user == "system:anonymous" or "system:unauthenticated" in groups:
         return "anonymous request"

@@ -15,7 +15,9 @@ encryption key and the log group; the node groups name the node roles and launch
 add-ons and pod identity associations name more roles; the Kubernetes side (collected first)
 names the IRSA roles (``role_arns``), the running images (``image_digests``) and the node
 instances (``instance_ids``): see :func:`irsa_role_arns`, :func:`running_ecr_images` and
-:func:`node_instance_ids`.
+:func:`node_instance_ids`. Amazon Inspector's active findings on ECR container images
+(``inspector2.list_findings`` with :data:`INSPECTOR_ECR_FILTER`) are listed for the whole
+account and region, all pages merged into one record; the frames keep those of running digests.
 
 What an error becomes:
 
@@ -24,7 +26,10 @@ What an error becomes:
 * ``AccessDenied`` and kin make the operation ``forbidden`` in the manifest; the calls of the
   same operation that succeeded are still written (the denied ones as error records);
 * any other failure (after the adaptive retries that absorb throttling) makes it ``error``;
-* an operation whose input comes from a failed one is ``not_collected``, naming the cause.
+* an operation whose input comes from a failed one is ``not_collected``, naming the cause;
+* Amazon Inspector that is not enabled (its error message says so, whatever the code) makes
+  ``inspector2/list_findings`` ``not_found``: there is nothing to list, and the image checks
+  work from the ECR scan findings alone.
 
 Nothing is ever raised for an AWS failure, and nothing the responses hold is logged. Every
 action the collector needs is in ``deploy/assessor-iam-policy.json`` (a test proves it calls
@@ -143,6 +148,14 @@ DATA_ERRORS: dict[tuple[str, str], frozenset[str]] = {
         "LimitExceededException"}),
     ("logs", "get_query_results"): frozenset({"ResourceNotFoundException"}),
 }
+#: What ``inspector2.list_findings`` is asked for: active findings on ECR container images.
+INSPECTOR_ECR_FILTER: dict[str, list[dict[str, str]]] = {
+    "resourceType": [{"comparison": "EQUALS", "value": "AWS_ECR_CONTAINER_IMAGE"}],
+    "findingStatus": [{"comparison": "EQUALS", "value": "ACTIVE"}],
+}
+# how AWS words "Inspector is off here" (AccessDeniedException or ValidationException)
+_INSPECTOR_OFF = re.compile(
+    r"not (?:been |yet )?enabled|isn't enabled|is disabled|not subscribed", re.IGNORECASE)
 _TOKENS = ("NextToken", "nextToken", "Marker", "NextMarker")
 _ROLE_ARN = re.compile(
     r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:\S*/)?(?P<name>[\w+=,.@-]{1,64})$")
@@ -612,6 +625,7 @@ class _Collector:
         self.phase(self.ec2_security_groups, cluster, nodegroups, instances, templates)
         self.phase(self.ec2_flow_logs, cluster)
         self.phase(self.ecr, image_digests)
+        self.phase(self.inspector)
         self.phase(self.kms, cluster)
         self.phase(self.secrets)
         self.phase(self.logs)
@@ -846,6 +860,21 @@ class _Collector:
             {"repositoryName": repo, "imageId": {"imageDigest": digest}}
             for repo, digest in sorted(images)])
         self.finish("ecr", "describe_image_scan_findings")
+
+    def inspector(self) -> None:
+        """Active Inspector findings on ECR images: one paginated, read-only call."""
+        params = {"filterCriteria": copy.deepcopy(INSPECTOR_ECR_FILTER)}
+        outcome = self.attempt("inspector2", "list_findings", params)
+        err = outcome.error or {}
+        if outcome.kind in ("forbidden", "error") and _INSPECTOR_OFF.search(
+                str(err.get("message") or "")):
+            self.gap("inspector2", "list_findings", "not_found",
+                     f"Amazon Inspector is not enabled in this account and region "
+                     f"({err.get('code')}: {err.get('message')}): no Inspector findings; "
+                     "the ECR scan findings are used alone")
+            return
+        self.record("inspector2", "list_findings", params, outcome)
+        self.finish("inspector2", "list_findings")
 
     def _registry_hosts(self) -> set[str]:
         account, region = self.result.account_id, self._region

@@ -1,4 +1,3 @@
-import fnmatch
 import re
 
 import pandas as pd
@@ -7,51 +6,24 @@ from zt_toolkit.checks.helpers import results
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
 from zt_toolkit.errors import NotAssessed
+from zt_toolkit.frames.audit import (
+    SUSPICIOUS_CATEGORIES,
+    baseline_mask,
+    dedupe_events,
+    suspicious_masks,
+)
 
-WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
-RBAC_RESOURCES = ("roles", "rolebindings", "clusterroles", "clusterrolebindings")
-# non-resource URLs anonymous users may read on EKS (system:public-info-viewer): not findings
-PUBLIC_INFO_PATHS = ("/healthz", "/livez", "/readyz", "/version")
-# category → (what it means, keywords that show a recorded query looked for it)
-CATEGORIES = {
-    "pod_exec_attach_by_human": ("exec/attach into pods by humans", ("exec", "attach")),
-    "rbac_or_aws_auth_change": ("aws-auth or RBAC changes by non-baseline principals",
-                                ("aws-auth", "rbac", "role")),
-    "anonymous_request": ("anonymous requests", ("anonymous", "unauthenticated")),
-    "denied_secret_read": ("denied reads of Secrets", ("secret",)),
+# keywords that show a recorded query looked for a category
+_KEYWORDS = {
+    "pod_exec_attach_by_human": ("exec", "attach"),
+    "rbac_or_aws_auth_change": ("aws-auth", "rbac", "role"),
+    "anonymous_request": ("anonymous", "unauthenticated"),
+    "denied_secret_read": ("secret",),
 }
+# category → (what it means, keywords)
+CATEGORIES = {c: (meaning, _KEYWORDS[c]) for c, meaning in SUSPICIOUS_CATEGORIES.items()}
 _FILTER = re.compile(r"\bfilter\b", re.IGNORECASE)
 LIMIT = 10
-
-
-def _baseline(users: pd.Series, patterns: list[str]) -> pd.Series:
-    rx = re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
-    return users.fillna("").map(lambda u: bool(rx and rx.match(u))).astype(bool)
-
-
-def _masks(ev: pd.DataFrame, baseline: pd.Series) -> dict[str, pd.Series]:
-    def eq(col: str, value: str) -> pd.Series:
-        return ev[col].eq(value).fillna(False).astype(bool)
-
-    def isin(col: str, values) -> pd.Series:
-        return ev[col].isin(values).fillna(False).astype(bool)
-
-    aws_auth = (eq("resource", "configmaps") & eq("namespace", "kube-system")
-                & eq("name", "aws-auth"))
-    rbac = isin("resource", RBAC_RESOURCES) & ~ev.api_group.fillna(
-        "rbac.authorization.k8s.io").ne("rbac.authorization.k8s.io").astype(bool)
-    anonymous = eq("user", "system:anonymous") | ev.groups.map(
-        lambda g: "system:unauthenticated" in g).astype(bool)
-    public = ev.request_uri.fillna("").map(
-        lambda u: u.split("?", 1)[0] in PUBLIC_INFO_PATHS).astype(bool)
-    return {
-        "pod_exec_attach_by_human": eq("resource", "pods") & isin("subresource", ("exec", "attach"))
-        & ~baseline,
-        "rbac_or_aws_auth_change": (aws_auth | rbac) & isin("verb", WRITE_VERBS) & ~baseline,
-        "anonymous_request": anonymous & ~public,
-        "denied_secret_read": eq("resource", "secrets") & isin("verb", ("get", "list", "watch"))
-        & isin("response_code", (401, 403)),
-    }
 
 
 def _event_text(e) -> str:
@@ -64,16 +36,6 @@ def _event_text(e) -> str:
     text += f" → {e.response_code}" if pd.notna(e.response_code) else ""
     text += f" from {', '.join(e.source_ips)}" if e.source_ips else ""
     return text
-
-
-def _dedupe(ev: pd.DataFrame) -> pd.DataFrame:
-    """One row per audit event (a query may return an event at several stages)."""
-    ev = ev.assign(_complete=ev.stage.ne("ResponseComplete").fillna(True).astype(bool))
-    ev = ev.sort_values("_complete", kind="stable")
-    key = ev.audit_id.fillna(ev.timestamp.fillna("") + "|" + ev.user.fillna("") + "|"
-                             + ev.verb.fillna("") + "|" + ev.resource.fillna("") + "|"
-                             + ev.subresource.fillna("") + "|" + ev.name.fillna(""))
-    return ev[~key.duplicated()].drop(columns="_complete").sort_values("timestamp")
 
 
 def _coverage(queries: pd.DataFrame) -> dict[str, list]:
@@ -135,8 +97,8 @@ def audit_suspicious_activity_absent(frames, params) -> pd.DataFrame:
             raise NotAssessed("control-plane audit logging is off: the log holds no events")
         if not any(coverage.values()):
             raise NotAssessed("no complete recorded Logs Insights query over the audit log")
-    ev = _dedupe(ev) if not ev.empty else ev
-    masks = _masks(ev, _baseline(ev.user, list(params["baseline_principals"])))
+    ev = dedupe_events(ev)
+    masks = suspicious_masks(ev, baseline_mask(ev.user, list(params["baseline_principals"])))
     rows = []
     for category, (meaning, _) in CATEGORIES.items():
         hits = ev[masks[category]]

@@ -3,7 +3,7 @@ import pandas as pd
 from zt_toolkit.checks.helpers import cluster_result
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
-from zt_toolkit.frames.audit import described_detectors
+from zt_toolkit.frames.audit import described_detectors, guardduty_agent_opted_out
 from zt_toolkit.frames.secrets import plain
 
 _MANAGEMENT = {
@@ -13,7 +13,11 @@ _MANAGEMENT = {
 }
 
 
-def _runtime(d: dict) -> tuple[bool, str]:
+_OPTED_OUT = ("the cluster is tagged GuardDutyManaged=false: GuardDuty does not deploy its "
+              "agent here (see runtime_sensor_coverage_complete)")
+
+
+def _runtime(d: dict, opted_out: bool) -> tuple[bool, str]:
     if d["status"] != "ENABLED":
         return False, f"detector {d['name']} is {d['status'] or 'in an unknown state'}"
     features = [f"{name} {state}" for name, state in (
@@ -24,6 +28,8 @@ def _runtime(d: dict) -> tuple[bool, str]:
     if on:
         management = "ENABLED" if d["eks_addon_management"] == "ENABLED" else None
         text += "; " + _MANAGEMENT[management]
+        if management and opted_out:
+            text += "; but " + _OPTED_OUT
     return on, text
 
 
@@ -47,14 +53,16 @@ def guardduty_runtime_monitoring_enabled(frames) -> pd.DataFrame:
 
     Passes when an ENABLED detector has EKS_RUNTIME_MONITORING or RUNTIME_MONITORING ENABLED
     (the consolidated RUNTIME_MONITORING replaces the EKS one and covers EKS; Prowler looks only
-    at the older name). The detail says whether GuardDuty manages the agent add-on; whether the
-    agent really runs on every node is runtime_sensor_coverage_complete's question.
+    at the older name). The detail says whether GuardDuty manages the agent add-on, and when the
+    cluster opts out of it (tag GuardDutyManaged=false); whether the agent really runs on every
+    node is runtime_sensor_coverage_complete's question.
     """
     d = frames.guardduty_detectors
     if d.empty:
         return cluster_result(frames, failed=True,
                               detail="no GuardDuty detector in the cluster's region")
     described = described_detectors(d)
-    verdicts = [_runtime(plain(r)) for _, r in described.iterrows()]
+    opted_out = guardduty_agent_opted_out(frames)
+    verdicts = [_runtime(plain(r), opted_out) for _, r in described.iterrows()]
     return cluster_result(frames, failed=not any(on for on, _ in verdicts),
                           detail="; ".join(text for _, text in verdicts))

@@ -3,25 +3,10 @@ import pandas as pd
 from zt_toolkit.checks.helpers import results
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
-from zt_toolkit.frames.audit import selects_node, untolerated_taints
+from zt_toolkit.frames.audit import NO_POD, guardduty_agent_opted_out, sensor_gap
 
-FARGATE = ("eks.amazonaws.com/compute-type", "fargate")
 KNOWN = "Falco, Tetragon, GuardDuty agent, Sysdig, CrowdStrike, Prisma Cloud, Aqua"
-
-
-def _why_not(s, node) -> str:
-    """Why sensor DaemonSet ``s`` has no ready pod on ``node``."""
-    labels = node.labels or {}
-    if labels.get(FARGATE[0]) == FARGATE[1]:
-        return "Fargate node: DaemonSets never run there"
-    taints = untolerated_taints(s.tolerations, node.taints)
-    if taints:
-        return "does not tolerate taint " + ", ".join(taints)
-    if not selects_node(s.node_selector, s.node_affinity, labels):
-        return "its nodeSelector / node affinity excludes the node"
-    if isinstance(s.pod_nodes, tuple) and node.name in s.pod_nodes:
-        return "its pod on the node is not ready"
-    return "no pod on the node"
+OPTED_OUT = "the cluster opts out of GuardDuty's managed agent (tag GuardDutyManaged=false)"
 
 
 @check(
@@ -46,14 +31,17 @@ def runtime_sensor_coverage_complete(frames) -> pd.DataFrame:
     DaemonSet is Ready on it; otherwise (DaemonSet status only) the nodes the DaemonSet can
     schedule on pass when numberReady reaches their count, and fail with that explanation when
     it does not (which nodes lack a pod is then unknown). Failing rows say why: untolerated
-    NoSchedule/NoExecute taints, nodeSelector/affinity, Fargate, pod not ready.
+    NoSchedule/NoExecute taints, nodeSelector/affinity, Fargate, pod not ready; and when the
+    cluster is tagged GuardDutyManaged=false (GuardDuty will not deploy its agent there).
     """
     nodes, sensors = frames.nodes, frames.runtime_sensors
+    opted_out = f"; {OPTED_OUT}" if guardduty_agent_opted_out(frames) else ""
     rows = []
     if sensors.empty:
         for n in nodes.itertuples(index=False):
             rows.append({"kind": "Node", "namespace": "", "name": n.name, "status": "fail",
-                         "detail": f"no runtime sensor DaemonSet in the cluster ({KNOWN})"})
+                         "detail": f"no runtime sensor DaemonSet in the cluster ({KNOWN})"
+                         + opted_out})
         return results(rows)
     # without pods: per sensor, does numberReady cover the nodes it can schedule on?
     counted = {}
@@ -63,7 +51,7 @@ def runtime_sensor_coverage_complete(frames) -> pd.DataFrame:
                   for s in sensor_rows if isinstance(s.ready_nodes, tuple)}
     for s in sensor_rows:
         if (s.namespace, s.name) not in ready_sets:
-            eligible = [n.name for n in node_rows if _why_not(s, n) == "no pod on the node"]
+            eligible = [n.name for n in node_rows if sensor_gap(s, n) == NO_POD]
             ready = 0 if pd.isna(s.number_ready) else int(s.number_ready)
             counted[(s.namespace, s.name)] = (ready >= len(eligible), ready, len(eligible))
     for n in node_rows:
@@ -74,11 +62,11 @@ def runtime_sensor_coverage_complete(frames) -> pd.DataFrame:
                 if n.name in ready_sets[(s.namespace, s.name)]:
                     covered.append(label)
                 else:
-                    reasons.append(f"{label}: {_why_not(s, n)}")
+                    reasons.append(f"{label}: {sensor_gap(s, n)}")
                 continue
-            why = _why_not(s, n)
+            why = sensor_gap(s, n)
             ok, ready, eligible = counted[(s.namespace, s.name)]
-            if why != "no pod on the node":
+            if why != NO_POD:
                 reasons.append(f"{label}: {why}")
             elif ok:
                 covered.append(f"{label}, numberReady {ready} of {eligible} eligible nodes "
@@ -91,5 +79,5 @@ def runtime_sensor_coverage_complete(frames) -> pd.DataFrame:
                          "detail": "ready sensor: " + "; ".join(covered)})
         else:
             rows.append({"kind": "Node", "namespace": "", "name": n.name, "status": "fail",
-                         "detail": "; ".join(reasons)})
+                         "detail": "; ".join(reasons) + opted_out})
     return results(rows)

@@ -77,8 +77,8 @@ def scans_of_home_images(frames) -> tuple[pd.DataFrame, pd.DataFrame]:
     home = ri.ecr_account.eq(account).fillna(False).astype(bool)
     joined = scans_for_images(ri[home], frames.image_scans, account)
     if not joined.empty and joined.scan_status.isna().all():
-        raise NotAssessed("no describe_image_scan_findings record for any running image of the "
-                          f"account's ECR ({len(joined)} images)")
+        raise NotAssessed("no describe_image_scan_findings record or Inspector finding for any "
+                          f"running image of the account's ECR ({len(joined)} images)")
     others = ri[~home]
     outside = others[~others.set_index(KEY).index.isin(joined.set_index(KEY).index)]
     elsewhere = per_workload(outside, pd.Series(["not_applicable"] * len(outside), dtype=object),

@@ -51,7 +51,14 @@ def ecr_image_scanning_enabled(frames) -> pd.DataFrame:
             detail = f"{kind}, {rule[1]} via registry filter {rule[2]!r}"
         elif scan_type == "ENHANCED":
             failed = True
-            detail = "registry uses ENHANCED scanning but no rule filter matches this repository"
+            filters = [f for freq, fs in reg.rules.iloc[0] for f in fs
+                       if freq in ("SCAN_ON_PUSH", "CONTINUOUS_SCAN")]
+            detail = ("registry uses ENHANCED scanning (Amazon Inspector) but "
+                      + (f"none of its rule filters ({', '.join(filters)}) matches"
+                         if filters else "has no scanning rule for")
+                      + " this repository: its images are not scanned at all"
+                      + (" (the repository-level scanOnPush is ignored under ENHANCED)"
+                         if push else ""))
         elif push:
             failed = False
             detail = "basic scanning, repository-level scanOnPush (deprecated setting)"

@@ -1,28 +1,18 @@
-import re
-
 import pandas as pd
 
 from zt_toolkit.checks.helpers import results_by_workload
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
-from zt_toolkit.frames.images import home_registry, try_parse_image_reference
-
-
-def _tag_filter(pattern: str, tag: str) -> bool:
-    return re.fullmatch(".*".join(re.escape(p) for p in pattern.split("*")), tag) is not None
+from zt_toolkit.frames.images import (
+    home_registry,
+    tag_kept_immutable,
+    try_parse_image_reference,
+)
 
 
 def tag_immutable(mode: object, exclusions: tuple[str, ...], tag: str) -> bool:
-    """Tell whether ECR keeps ``tag`` immutable under a repository's tag mutability setting."""
-    mode = mode if isinstance(mode, str) else "MUTABLE"  # not reported: the ECR default
-    excluded = any(_tag_filter(f, tag) for f in exclusions or ())
-    if mode == "IMMUTABLE":
-        return True
-    if mode == "IMMUTABLE_WITH_EXCLUSION":
-        return not excluded
-    if mode == "MUTABLE_WITH_EXCLUSION":
-        return excluded
-    return False
+    """Tell whether ECR keeps ``tag`` immutable (see :func:`tag_kept_immutable`)."""
+    return tag_kept_immutable(mode, exclusions, tag)
 
 
 @check(

@@ -26,7 +26,8 @@ def running_image_scanned(frames, params) -> pd.DataFrame:
     snapshot's collection time (manifest ``collected_at``, not today: results are reproducible)
     is at most ``max_age_days`` (default 30) whole days. The age of an enhanced (ACTIVE,
     continuously re-scanned) result counts from the later of its scan and vulnerability-data
-    times. Fails:
+    times; a digest known from its active Amazon Inspector findings counts from Inspector's
+    last observation (``lastObservedAt``) when that is newer than the ECR scan. Fails:
     never scanned (ScanNotFoundException), FAILED / UNSUPPORTED_IMAGE / SCAN_ELIGIBILITY_EXPIRED
     / in progress, a digest no longer in the repository (ImageNotFoundException), or too old.
     A workload with an image whose record was not collected is not assessed;

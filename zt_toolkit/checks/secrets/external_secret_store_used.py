@@ -35,10 +35,12 @@ def external_secret_store_used(frames) -> pd.DataFrame:
     fake/kubernetes), a SecretProviderClass syncs it, or its metadata shows External Secrets,
     the CSI driver or cert-manager made it. When the SecretProviderClass / ExternalSecret lists
     were refused, failing rows say so (the secret may be backed by a store we could not see).
+    Details name each secret with how it is read (``api-jwt (env JWT_SIGNING_KEY)``).
     """
     c = frames.secret_consumers
     local = c[~c.external]
-    what = local.secret + " (" + local.via + local.backing.where(
+    via = local.via + local.env_var.map(lambda v: f" {v}" if isinstance(v, str) else "")
+    what = local.secret + " (" + via + local.backing.where(
         local.backing.ne("a Kubernetes Secret"), "").map(lambda b: f"; {b}" if b else "") + ")"
     offenders = (pd.DataFrame({**{k: local[k] for k in KEY}, "what": what})
                  .groupby(KEY, sort=False)["what"]

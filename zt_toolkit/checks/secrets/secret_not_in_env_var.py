@@ -5,10 +5,14 @@ from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
 
 
-def _describe(container: str, refs: tuple, env_from: tuple) -> str:
-    parts = [f"env {var} ← secret {secret}" for var, secret in refs]
-    parts += [f"envFrom secret {secret}" for secret in env_from]
-    return f'container "{container}": ' + ", ".join(parts)
+def _describe(rows: pd.DataFrame) -> str:
+    """``container "api": env TOKEN ← secret api-jwt, envFrom secret app-env`` per container."""
+    parts = []
+    for container, g in rows.groupby("container", sort=False):
+        what = [f"env {r.env_var} ← secret {r.secret}" if r.via == "env"
+                else f"envFrom secret {r.secret}" for r in g.itertuples(index=False)]
+        parts.append(f'container "{container}": ' + ", ".join(what))
+    return "; ".join(parts)
 
 
 @check(
@@ -16,7 +20,7 @@ def _describe(container: str, refs: tuple, env_from: tuple) -> str:
     pillar=Pillar.SECRETS,
     severity=Severity.MEDIUM,
     title="Containers read Secrets from mounted files, not environment variables",
-    requires=("containers",),
+    requires=("workloads", "secret_consumers"),
     reason="Secret exposed as environment variable",
     remediation="Mount the Secret as a read-only volume and read the file, e.g. volumes: "
     "[{name: db, secret: {secretName: db-creds}}] and volumeMounts: [{name: db, mountPath: "
@@ -31,18 +35,17 @@ def secret_not_in_env_var(frames) -> pd.DataFrame:
 
     Every workload is evaluated, init and ephemeral containers included; both
     env[].valueFrom.secretKeyRef and envFrom[].secretRef count. A Secret synced by an external
-    store (CSI secretObjects, External Secrets) still fails when read through env.
+    store (CSI secretObjects, External Secrets) still fails when read through env. Reads the
+    ``secret_consumers`` frame, as external_secret_store_used and the secrets view's
+    consumption matrix do, so that the three agree per workload.
     """
-    c = frames.containers
-    failed = (c.env_secret_refs.map(len).gt(0) | c.env_from_secrets.map(len).gt(0)).astype(bool)
-    bad = c[failed]
-    offenders = pd.DataFrame({
-        **{k: bad[k] for k in KEY},
-        "what": [_describe(n, r, f) for n, r, f in
-                 zip(bad.container, bad.env_secret_refs, bad.env_from_secrets, strict=True)],
-    }).groupby(KEY, sort=False)["what"].agg("; ".join)
-    out = c[KEY].drop_duplicates().reset_index(drop=True)
-    detail = offenders.reindex(pd.MultiIndex.from_frame(out))
+    c = frames.secret_consumers
+    env = c[c.via.isin(["env", "envFrom"])]
+    offenders = (env.groupby(KEY, sort=False)[["container", "via", "secret", "env_var"]]
+                 .apply(_describe))
+    out = frames.workloads[KEY].drop_duplicates().reset_index(drop=True)
+    detail = offenders.reindex(pd.MultiIndex.from_frame(out)) if len(offenders) else \
+        pd.Series([None] * len(out), dtype=object)
     out["status"] = ["fail" if isinstance(d, str) else "pass" for d in detail]
     out["detail"] = [d if isinstance(d, str) else "no Secret read through env or envFrom"
                      for d in detail]
