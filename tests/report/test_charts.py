@@ -147,9 +147,7 @@ def test_frame_based_charts_degrade_without_frames(mixed):
     a.frames = NoFrames()
     for plot in (charts.plot_namespace_network_posture, charts.plot_workload_identity,
                  charts.plot_pss_levels, charts.plot_image_registries,
-                 charts.plot_image_references, charts.plot_image_vulnerabilities,
-                 charts.plot_secret_consumption, charts.plot_control_plane_logging,
-                 charts.plot_audit_timeline):
+                 charts.plot_image_references, charts.plot_control_plane_logging):
         fig = plot(a)
         assert isinstance(fig, go.Figure) and not fig.data, plot.__name__
         assert fig.layout.annotations[0].text, plot.__name__

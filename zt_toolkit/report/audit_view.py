@@ -271,13 +271,6 @@ def summarize_audit_event_log(assessment: Assessment) -> pd.DataFrame:
     return df
 
 
-_CATEGORY_COLORS = {
-    "exec / attach into a pod": SEVERITY_COLORS["critical"],
-    "port-forward to a pod": SEVERITY_COLORS["medium"],
-    "aws-auth change": SEVERITY_COLORS["high"], "RBAC change": SEVERITY_COLORS["high"],
-    "anonymous request": "#8e6cbf", "denied secret read": SEVERITY_COLORS["medium"],
-    "denied request": SEVERITY_COLORS["low"], "secret read": "#4c9be8", "other": "#9aa5b1",
-}
 _TYPE_COLORS = {"human": SEVERITY_COLORS["critical"], "automation": "#e8a33d",
                 "anonymous": "#8e6cbf", "baseline": "#9aa5b1"}
 

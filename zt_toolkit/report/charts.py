@@ -403,23 +403,6 @@ def plot_image_references(assessment: Assessment) -> go.Figure:
     ], title, "containers")
 
 
-def plot_secret_consumption(assessment: Assessment) -> go.Figure:
-    """Compare, per namespace, workloads reading Secrets from env, files or an external store."""
-    title = "How workloads consume secrets (workloads per namespace)"
-    s = t.summarize_secret_consumption(assessment)
-    empty = _empty_or(s, title, "No workload.")
-    if empty is not None:
-        return empty
-    s = s[(s["env"] + s["volume"] + s["secret_store"]) > 0]
-    if s.empty:
-        return placeholder(title, "No workload outside the system namespaces reads a Secret.")
-    return _grouped_bars(s, "namespace", [
-        ("env", "Environment variables", STATUS_COLORS["fail"]),
-        ("volume", "Mounted as files", SEVERITY_COLORS["low"]),
-        ("secret_store", "External store (CSI, Vault, External Secrets)", STATUS_COLORS["pass"]),
-    ], title, "workloads", barmode="group", top=12)
-
-
 def plot_control_plane_logging(assessment: Assessment) -> go.Figure:
     """Draw the five control-plane log types as tiles: enabled, or missing (required or not)."""
     title = "EKS control-plane logs sent to CloudWatch"
@@ -444,54 +427,6 @@ def plot_control_plane_logging(assessment: Assessment) -> go.Figure:
     fig.update_xaxes(categoryorder="array", categoryarray=list(t.CONTROL_PLANE_LOG_TYPES),
                      showgrid=False)
     return _layout(fig, title, height=220, bargap=0.06)
-
-
-def plot_audit_timeline(assessment: Assessment, freq: str = "D") -> go.Figure:
-    """Stack recorded audit-log events per day (or ``freq``) by category."""
-    title = "Audit-log events over time, by category"
-    ev, why = t.audit_events_with_category(assessment)
-    if ev is None:
-        return placeholder(title, f"Audit-log events {why}.")
-    ev = ev.dropna(subset=["ts"])
-    if ev.empty:
-        return placeholder(title, "The recorded audit-log queries returned no event.")
-    counts = (ev.groupby([pd.Grouper(key="ts", freq=freq), "category"]).size()
-              .unstack(fill_value=0))
-    palette = {"exec / attach into a pod": SEVERITY_COLORS["critical"],
-               "port-forward to a pod": SEVERITY_COLORS["medium"],
-               "aws-auth change": SEVERITY_COLORS["high"], "RBAC change": SEVERITY_COLORS["high"],
-               "anonymous request": "#8e6cbf", "denied secret read": SEVERITY_COLORS["medium"],
-               "denied request": SEVERITY_COLORS["low"], "secret read": "#4c9be8",
-               "other": "#9aa5b1"}
-    fig = go.Figure()
-    for category in counts.columns:
-        fig.add_bar(x=counts.index, y=counts[category], name=_safe(category),
-                    marker_color=palette.get(category, "#9aa5b1"))
-    fig.update_layout(barmode="stack")
-    fig.update_yaxes(title_text="events")
-    return _layout(fig, title)
-
-
-def plot_image_vulnerabilities(assessment: Assessment, n: int = 12) -> go.Figure:
-    """Stack critical, high and medium findings of the most vulnerable running images."""
-    title = "Vulnerabilities in running images (most critical first)"
-    s = t.summarize_image_vulnerabilities(assessment, n=n)
-    empty = _empty_or(s, title, "No running image.")
-    if empty is not None:
-        return empty
-    s = s[(s["critical"] + s["high"] + s["medium"]) > 0]
-    if s.empty:
-        return placeholder(title, "No running image has a critical, high or medium finding "
-                                  "in its scan result.")
-    labels = [_safe(_shorten(i.rsplit("/", 1)[-1], 50)) for i in s["image"]]
-    fig = go.Figure()
-    for sev in ("critical", "high", "medium"):
-        fig.add_bar(y=labels, x=s[sev], name=SEVERITY_LABELS[sev], orientation="h",
-                    marker_color=SEVERITY_COLORS[sev])
-    fig.update_layout(barmode="stack")
-    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
-    fig.update_xaxes(title_text="findings in the image's latest scan")
-    return _layout(fig, title, height=max(240, 120 + 24 * len(labels)))
 
 
 def plot_unassessed_by_pillar(findings: pd.DataFrame) -> go.Figure:

@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 
 KEY = ["kind", "namespace", "name"]
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
-SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
 
 # Short column labels for matrices and charts (the catalogue's titles are full sentences).
 SHORT_LABELS = {
@@ -1027,55 +1026,6 @@ def _secret_ways(assessment: Assessment) -> tuple[_Keys, _Keys, _Keys] | None:
         csi = v["csi_driver"].astype("string").fillna("") == SECRETS_STORE_DRIVER
         ext_keys = set(map(tuple, v[csi][KEY].values.tolist()))
     return env_keys, vol_keys, ext_keys
-
-
-def summarize_image_vulnerabilities(assessment: Assessment, n: int = 15) -> pd.DataFrame:
-    """Rank running images by their scan result: critical/high/medium counts, workloads.
-
-    One row per running image (by digest where known); images with the most critical, then
-    high findings first. ``scan`` is the ECR scan status (``NOT_SCANNED``, ``COMPLETE`` …) or
-    ``not in ECR`` for images the account cannot scan. Columns: ``image, workloads, critical,
-    high, medium, scan``.
-    """
-    cols = ["image", "workloads", "critical", "high", "medium", "scan"]
-    ri, why = frame_or_note(assessment, "running_images")
-    if ri is None:
-        return _empty(cols, f"Running images {why}.")
-    scans, why_scans = frame_or_note(assessment, "image_scans")
-    if scans is None:
-        return _empty(cols, f"Image scan results {why_scans}.")
-    try:
-        from zt_toolkit.frames.images import scans_for_images
-
-        joined = scans_for_images(ri, scans, assessment.snapshot.cluster.account_id)
-    except Exception as exc:  # the join is another module's; degrade to a note
-        log.exception("cannot join running images to scan results")
-        return _empty(cols, f"Image scan results could not be joined ({type(exc).__name__}).")
-    if joined.empty:
-        return _empty(cols, "No running image.")
-    counts = joined["severity_counts"].map(lambda d: d if isinstance(d, dict) else {})
-    df = pd.DataFrame({
-        "image": joined["image"].astype(str),
-        "digest": joined["digest"].astype("string").fillna(""),
-        "workload": [resource_label(k, ns, m) for k, ns, m in
-                     zip(joined["kind"], joined["namespace"], joined["name"], strict=True)],
-        "critical": counts.map(lambda d: int(d.get("CRITICAL", 0))),
-        "high": counts.map(lambda d: int(d.get("HIGH", 0))),
-        "medium": counts.map(lambda d: int(d.get("MEDIUM", 0))),
-        "scan": joined["scan_status"].astype("string").fillna("").where(
-            joined["ecr_account"].notna(), "not in ECR"),
-    })
-    df["scan"] = df["scan"].replace("", "no scan record")
-    out = (df.groupby(["image", "digest"], sort=False)
-           .agg(workloads=("workload", "nunique"), critical=("critical", "max"),
-                high=("high", "max"), medium=("medium", "max"), scan=("scan", "first"))
-           .reset_index()
-           .sort_values(["critical", "high", "medium", "workloads"], ascending=False))
-    total = len(out)
-    out = out.head(n)[cols].reset_index(drop=True)
-    if total > n:
-        out.attrs["note"] = f"The {n} most vulnerable of {total} running images."
-    return out
 
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
