@@ -427,7 +427,7 @@ def _admission_frames(tmp_path, policies=(), namespaced=(), cips=(), namespaces=
 
 
 def test_kyverno_verify_images_enforce_audit_and_excluded_namespace(tmp_path):
-    from zt_toolkit.frames.images import ImageAdmission
+    from zt_toolkit.analysis.admission import ImageAdmission
 
     frames = _admission_frames(tmp_path, policies=[
         _kyverno_verify("sign", exclude=["legacy-*"]),
@@ -447,7 +447,7 @@ def test_kyverno_verify_images_enforce_audit_and_excluded_namespace(tmp_path):
 
 
 def test_kyverno_not_covered_names_the_reason(tmp_path):
-    from zt_toolkit.frames.images import ImageAdmission
+    from zt_toolkit.analysis.admission import ImageAdmission
 
     frames = _admission_frames(tmp_path, policies=[_kyverno_verify("sign", exclude=["legacy"])])
     v = ImageAdmission(frames)("legacy", f"{ECR}/legacy/report:latest")
@@ -458,7 +458,7 @@ def test_kyverno_not_covered_names_the_reason(tmp_path):
 
 
 def test_kyverno_overrides_namespaced_policy_and_selector(tmp_path):
-    from zt_toolkit.frames.images import ImageAdmission
+    from zt_toolkit.analysis.admission import ImageAdmission
 
     frames = _admission_frames(
         tmp_path,
@@ -478,7 +478,7 @@ def test_kyverno_overrides_namespaced_policy_and_selector(tmp_path):
 
 
 def test_kyverno_namespace_selector_without_namespaces_is_not_evaluated(tmp_path):
-    from zt_toolkit.frames.images import ImageAdmission
+    from zt_toolkit.analysis.admission import ImageAdmission
 
     frames = _admission_frames(tmp_path, policies=[
         _kyverno_verify("prod-only", selector={"matchLabels": {"env": "prod"}})])
@@ -487,7 +487,7 @@ def test_kyverno_namespace_selector_without_namespaces_is_not_evaluated(tmp_path
 
 
 def test_sigstore_needs_opt_in_label_and_glob(tmp_path):
-    from zt_toolkit.frames.images import ImageAdmission
+    from zt_toolkit.analysis.admission import ImageAdmission
 
     cip = {"metadata": {"name": "acme-signed"}, "spec": {
         "images": [{"glob": f"{ECR}/**"}], "authorities": [{"key": {"data": "k"}}]}}
@@ -501,7 +501,7 @@ def test_sigstore_needs_opt_in_label_and_glob(tmp_path):
 
 
 def test_gatekeeper_ratify_constraint_is_covered_but_not_evaluated(tmp_path):
-    from zt_toolkit.frames.images import ImageAdmission
+    from zt_toolkit.analysis.admission import ImageAdmission
 
     template = {"metadata": {"name": "ratifyverification"}, "spec": {
         "crd": {"spec": {"names": {"kind": "RatifyVerification"}}},
@@ -522,7 +522,7 @@ def test_gatekeeper_ratify_constraint_is_covered_but_not_evaluated(tmp_path):
 
 
 def test_admission_unknown_when_policies_not_collected(tmp_path):
-    from zt_toolkit.frames.images import evaluate_image_admission
+    from zt_toolkit.analysis.admission import evaluate_image_admission
 
     v = evaluate_image_admission([], "shop", "nginx", gaps=["k8s/clusterpolicies.kyverno.io: "
                                                              "forbidden"])

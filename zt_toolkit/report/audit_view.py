@@ -28,7 +28,6 @@ import pandas as pd
 import plotly.graph_objects as go
 from IPython.display import Markdown
 
-from zt_toolkit.checks.registry import get_check
 from zt_toolkit.frames.audit import (
     FARGATE_LABEL,
     NO_POD,
@@ -58,6 +57,8 @@ LOG_TYPES = t.CONTROL_PLANE_LOG_TYPES
 
 def _params(assessment: Assessment, check_id: str) -> dict[str, Any]:
     """A check's parameters as the engagement config sets them (the check's own view)."""
+    from zt_toolkit.checks.registry import get_check  # the check modules load on first use
+
     return assessment.config.params_for(check_id, get_check(check_id).parameters)
 
 

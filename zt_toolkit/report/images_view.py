@@ -120,7 +120,7 @@ def summarize_vulnerable_workloads(assessment: Assessment, n_cves: int = 3) -> p
     ``workload, container, image, digest, critical, high, worst_findings`` (the ``n_cves``
     worst, with package, version and → fixed-in version when the enhanced finding gives one),
     ``scan_age_days``, ``admission`` (the verdict of
-    :func:`~zt_toolkit.frames.images.evaluate_image_admission`) and ``would_block`` (the answer
+    :func:`~zt_toolkit.analysis.admission.evaluate_image_admission`) and ``would_block`` (the answer
     for a vulnerable image: a signature-only policy does not block a signed image with CVEs).
     Most critical first. The note counts running images without a scan result: they are not
     known to be clean.

@@ -1,16 +1,12 @@
 import numpy as np
 import pandas as pd
 
+from zt_toolkit.analysis.admission import AdmissionVerdict, ImageAdmission
 from zt_toolkit.checks.helpers import KEY
 from zt_toolkit.checks.images._common import image_label, per_workload, scans_of_home_images
 from zt_toolkit.checks.model import Pillar, Severity
 from zt_toolkit.checks.registry import check
-from zt_toolkit.frames.images import (
-    SCAN_RESULT_STATUSES,
-    AdmissionVerdict,
-    ImageAdmission,
-    Vulnerability,
-)
+from zt_toolkit.frames.images import SCAN_RESULT_STATUSES, Vulnerability
 
 
 @check(
@@ -49,7 +45,7 @@ def running_image_vulnerabilities_absent(frames, params) -> pd.DataFrame:
 
     A failing image's detail names its worst CVEs with the package and, when the (enhanced)
     finding gives one, the fixed-in version, and says whether admission would have blocked it
-    (:func:`zt_toolkit.frames.images.evaluate_image_admission`): no enforcing policy covers it,
+    (:func:`zt_toolkit.analysis.admission.evaluate_image_admission`): no enforcing policy covers it,
     a policy covers it in audit only, or an enforcing policy covers it, which blocks a vulnerable
     image only when it verifies a vulnerability attestation (a signature-only policy admits a
     signed image with CVEs). A failing row's severity is that of its worst counted finding
