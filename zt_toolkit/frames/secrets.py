@@ -16,7 +16,7 @@ value, and Secrets are read as metadata only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -261,6 +261,38 @@ def build_secretsmanager_secrets(frames: Frames) -> pd.DataFrame:
                 "tags": {t.get("Key", ""): t.get("Value", "") for t in s.get("Tags") or ()},
             }
     return from_rows(list(rows.values()), SM_COLUMNS)
+
+
+def secret_reference_resolver(secrets: pd.DataFrame) -> Callable[[str], int | None]:
+    """Return a function: a name, full ARN or partial ARN → row position in ``secrets``.
+
+    ``secrets`` is the ``secretsmanager_secrets`` frame with a default index. A partial ARN
+    (what SecretProviderClass objects and ExternalSecrets often hold) lacks the 6-character
+    random suffix that Secrets Manager appends to the name in the full ARN.
+
+    Examples
+    --------
+    >>> sm = pd.DataFrame({"name": ["acme/db"],
+    ...                    "arn": ["arn:aws:secretsmanager:eu-west-1:1:secret:acme/db-AbCdEf"]})
+    >>> resolve = secret_reference_resolver(sm)
+    >>> resolve("acme/db"), resolve("arn:aws:secretsmanager:eu-west-1:1:secret:acme/db")
+    (0, 0)
+    """
+    by_name = {n: i for i, n in enumerate(secrets["name"])}
+    by_arn = {a: i for i, a in enumerate(secrets["arn"]) if isinstance(a, str)}
+
+    def resolve(ref: str) -> int | None:
+        if ref in by_arn:
+            return by_arn[ref]
+        name = ref.split(":secret:", 1)[1] if ref.startswith("arn:") and ":secret:" in ref \
+            else ref
+        if name in by_name:
+            return by_name[name]
+        if len(name) > 7 and name[-7] == "-" and name[:-7] in by_name:  # full-ARN suffix
+            return by_name[name[:-7]]
+        return None
+
+    return resolve
 
 
 # ------------------------------------------------------------------------------------------

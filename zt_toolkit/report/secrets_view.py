@@ -529,18 +529,15 @@ def summarize_secretsmanager_rotation(assessment: Assessment) -> pd.DataFrame:
     >>> a = assess("reports/demo-snapshot")                                # doctest: +SKIP
     >>> summarize_secretsmanager_rotation(a)[["secret", "rotation_enabled"]]  # doctest: +SKIP
     """
-    from zt_toolkit.checks.secrets.secretsmanager_rotation_enabled import _resolve
-
     sm, why = frame_or_note(assessment, "secretsmanager_secrets")
     if sm is None:
         return _empty(ROTATION_COLUMNS, f"Secrets Manager {why}.")
     sm = sm.reset_index(drop=True)
-    by_name = {n: i for i, n in enumerate(sm["name"])}
-    by_arn = {a: i for i, a in enumerate(sm["arn"]) if isinstance(a, str)}
+    resolve = fs.secret_reference_resolver(sm)
     referenced: dict[int, list[tuple[str, str, str]]] = {}
     unresolved: dict[str, list[tuple[str, str, str]]] = {}
     for ref, objs in _references(assessment).items():
-        pos = _resolve(ref, by_name, by_arn)
+        pos = resolve(ref)
         if pos is None:
             unresolved[ref] = objs
         else:

@@ -12,6 +12,7 @@ from zt_toolkit.frames.secrets import (
     SPC_RESOURCE,
     optional_gaps,
     plain,
+    secret_reference_resolver,
 )
 
 
@@ -32,18 +33,6 @@ def _users(frames) -> dict[str, list[str]]:
             refs.setdefault(key, []).append(f"ExternalSecret {es.namespace}/{es.name}"
                                             + ("" if provider else " (store provider unknown)"))
     return refs
-
-
-def _resolve(ref: str, by_name: dict[str, int], by_arn: dict[str, int]) -> int | None:
-    """Row position of the secret a name, full ARN or partial ARN (no suffix) refers to."""
-    if ref in by_arn:
-        return by_arn[ref]
-    name = ref.split(":secret:", 1)[1] if ref.startswith("arn:") and ":secret:" in ref else ref
-    if name in by_name:
-        return by_name[name]
-    if len(name) > 7 and name[-7] == "-" and name[:-7] in by_name:  # ARN with random suffix
-        return by_name[name[:-7]]
-    return None
 
 
 def _tagged_for(tags: dict[str, Any], cluster: str) -> bool:
@@ -78,12 +67,11 @@ def secretsmanager_rotation_enabled(frames) -> pd.DataFrame:
     """
     sm = frames.secretsmanager_secrets.reset_index(drop=True)
     cluster = frames.snapshot.cluster.name
-    by_name = {n: i for i, n in enumerate(sm["name"])}
-    by_arn = {a: i for i, a in enumerate(sm["arn"]) if isinstance(a, str)}
+    resolve = secret_reference_resolver(sm)
     used: dict[int, list[str]] = {}
     unresolved: dict[str, list[str]] = {}
     for ref, users in _users(frames).items():
-        pos = _resolve(ref, by_name, by_arn)
+        pos = resolve(ref)
         if pos is None:
             if not all(u.endswith("(store provider unknown)") for u in users):
                 unresolved[ref] = users
