@@ -18,7 +18,6 @@ Examples
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from zt_toolkit.frames.audit import (
     untolerated_taints,
 )
 from zt_toolkit.report import tables as t
-from zt_toolkit.report.charts import placeholder
+from zt_toolkit.report.charts import placeholder, plotly_escape
 from zt_toolkit.report.notebook import md_escape, plural
 from zt_toolkit.report.pss_remediation import fenced
 from zt_toolkit.report.theme import MUTED, SEVERITY_COLORS, STATUS_COLORS
@@ -60,10 +59,6 @@ def _params(assessment: Assessment, check_id: str) -> dict[str, Any]:
     from zt_toolkit.checks.registry import get_check  # the check modules load on first use
 
     return assessment.config.params_for(check_id, get_check(check_id).parameters)
-
-
-def _safe(text: Any) -> str:
-    return html.escape(str(text), quote=False)
 
 
 def _text(value: Any) -> str:
@@ -256,9 +251,9 @@ def summarize_audit_event_log(assessment: Assessment) -> pd.DataFrame:
     """
     out, why = _event_rows(assessment)
     if out is None:
-        return t._empty(EVENT_COLUMNS, f"Audit-log events {why}.")
+        return t.empty_table(EVENT_COLUMNS, f"Audit-log events {why}.")
     if out.empty:
-        return t._empty(EVENT_COLUMNS, "The recorded audit-log queries returned no event.")
+        return t.empty_table(EVENT_COLUMNS, "The recorded audit-log queries returned no event.")
     df = out[EVENT_COLUMNS].copy()
     df.attrs["column_labels"] = {
         "principal_type": "Type", "iam_principal": "IAM principal", "mapped_by": "Known from",
@@ -310,8 +305,8 @@ def plot_audit_event_timeline(assessment: Assessment) -> go.Figure:
             part = ev[(ev.principal_type == kind) & (ev.suspicious == suspicious)]
             if part.empty:
                 continue
-            hover = ["<br>".join((_safe(u), _safe(f"{v} {tg}"),
-                                  _safe(f"from {ip or '?'} → {code}")))
+            hover = ["<br>".join((plotly_escape(u), plotly_escape(f"{v} {tg}"),
+                                  plotly_escape(f"from {ip or '?'} → {code}")))
                      for u, v, tg, ip, code in zip(part.user, part.verb, part.target,
                                                    part.source_ip, part.response_code,
                                                    strict=True)]
@@ -325,9 +320,8 @@ def plot_audit_event_timeline(assessment: Assessment) -> go.Figure:
     labelled = ev[ev.suspicious].groupby(["category", "user"], sort=False)
     for i, ((category, user), part) in enumerate(labelled):
         last = part.ts.max()
-        fig.add_annotation(x=last, y=category, text=_safe(f"{_short_user(user)} ×{len(part)}"
-                                                          if len(part) > 1 else
-                                                          _short_user(user)),
+        label = _short_user(user) + (f" ×{len(part)}" if len(part) > 1 else "")
+        fig.add_annotation(x=last, y=category, text=plotly_escape(label),
                            showarrow=False, yshift=13 if i % 2 == 0 else -13,
                            xanchor="left", font={"size": 10, "color": MUTED})
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(order)), title_text="")
@@ -491,9 +485,9 @@ def summarize_guardduty(assessment: Assessment) -> pd.DataFrame:
     """
     d, why = t.frame_or_note(assessment, "guardduty_detectors")
     if d is None:
-        return t._empty(GUARDDUTY_COLUMNS, f"GuardDuty {why}.")
+        return t.empty_table(GUARDDUTY_COLUMNS, f"GuardDuty {why}.")
     if d.empty:
-        return t._empty(GUARDDUTY_COLUMNS, "No GuardDuty detector in the cluster's region: "
+        return t.empty_table(GUARDDUTY_COLUMNS, "No GuardDuty detector in the cluster's region: "
                         "GuardDuty is off there.")
     raw = _raw_detectors(assessment)
     opt_out = guardduty_opt_out(assessment)
@@ -541,9 +535,9 @@ def summarize_cloudtrail(assessment: Assessment) -> pd.DataFrame:
     """
     trails, why = t.frame_or_note(assessment, "cloudtrail_trails")
     if trails is None:
-        return t._empty(CLOUDTRAIL_COLUMNS, f"CloudTrail {why}.")
+        return t.empty_table(CLOUDTRAIL_COLUMNS, f"CloudTrail {why}.")
     if trails.empty:
-        return t._empty(CLOUDTRAIL_COLUMNS, "No CloudTrail trail in the account: EKS and IAM "
+        return t.empty_table(CLOUDTRAIL_COLUMNS, "No CloudTrail trail in the account: EKS and IAM "
                         "API calls are kept 90 days in the event history only.")
     custom = {}
     for rec in assessment.snapshot.aws("cloudtrail", "describe_trails"):
@@ -608,12 +602,12 @@ def summarize_sensor_coverage(assessment: Assessment) -> pd.DataFrame:
     """
     nodes, why = t.frame_or_note(assessment, "nodes")
     if nodes is None:
-        return t._empty(SENSOR_COLUMNS, f"Nodes {why}.")
+        return t.empty_table(SENSOR_COLUMNS, f"Nodes {why}.")
     sensors, why = t.frame_or_note(assessment, "runtime_sensors")
     if sensors is None:
-        return t._empty(SENSOR_COLUMNS, f"Runtime sensors {why}.")
+        return t.empty_table(SENSOR_COLUMNS, f"Runtime sensors {why}.")
     if nodes.empty:
-        return t._empty(SENSOR_COLUMNS, "The snapshot holds no node.")
+        return t.empty_table(SENSOR_COLUMNS, "The snapshot holds no node.")
     sensor_rows = list(sensors.itertuples(index=False))
     node_rows = list(nodes.itertuples(index=False))
     eligible = {(s.namespace, s.name): sum(sensor_gap(s, n) == NO_POD for n in node_rows)
@@ -671,10 +665,10 @@ def _sensor_status(s: Any, n: Any, eligible: int, fargate: bool) -> tuple[str, s
 
 def _cell_text(row: Any) -> str:
     """Status, and for an untolerated taint the taint itself (the SVG names it)."""
-    text = _safe(row.status)
+    text = plotly_escape(row.status)
     if row.status == "untolerated taint":
         taints = row.detail.removeprefix("does not tolerate taint ").split(" (add", 1)[0]
-        text += "<br>" + _safe(taints)
+        text += "<br>" + plotly_escape(taints)
     return text
 
 
@@ -697,12 +691,12 @@ def plot_sensor_coverage(assessment: Assessment) -> go.Figure:
     sensors = list(dict.fromkeys(s["sensor"]))
     cell = {(r.node, r.sensor): r for r in s.itertuples(index=False)}
     group = dict(zip(s["node"], s["nodegroup"], strict=False))
-    ylabels = [_safe(f"{n.split('.')[0]} ({group[n] or '?'})") for n in nodes]
-    xlabels = [_safe(x) for x in sensors]
+    ylabels = [plotly_escape(f"{n.split('.')[0]} ({group[n] or '?'})") for n in nodes]
+    xlabels = [plotly_escape(x) for x in sensors]
     z = [[code[cell[(n, x)].status] if (n, x) in cell else None for x in sensors] for n in nodes]
     text = [[_cell_text(cell[(n, x)]) if (n, x) in cell else "" for x in sensors]
             for n in nodes]
-    hover = [[_safe(cell[(n, x)].detail) if (n, x) in cell else "" for x in sensors]
+    hover = [[plotly_escape(cell[(n, x)].detail) if (n, x) in cell else "" for x in sensors]
              for n in nodes]
     k = len(statuses)
     scale = []

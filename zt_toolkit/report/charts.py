@@ -46,16 +46,19 @@ register_template()
 CHECK_STATUSES = ("fail", "error", "not_assessed", "pass", "not_applicable")
 
 
-def _safe(text: Any) -> str:
+def plotly_escape(text: Any) -> str:
     """Escape cluster-controlled text for plotly (which renders a subset of HTML in labels)."""
     return html.escape(str(text), quote=False)
 
 
-def _shorten(text: str, limit: int = 48) -> str:
+def shorten(text: str, limit: int = 48) -> str:
+    """Cut a label to ``limit`` characters, ending with an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _layout(fig: go.Figure, title: str, height: int | None = None, **kwargs: Any) -> go.Figure:
+def chart_layout(fig: go.Figure, title: str, height: int | None = None,
+                 **kwargs: Any) -> go.Figure:
+    """Give a figure its title (and height), the report's legend order and label sizing."""
     fig.update_layout(title={"text": title}, **({"height": height} if height else {}), **kwargs)
     fig.update_layout(legend_traceorder="normal", uniformtext={"minsize": 8, "mode": "hide"})
     return fig
@@ -64,11 +67,11 @@ def _layout(fig: go.Figure, title: str, height: int | None = None, **kwargs: Any
 def placeholder(title: str, note: str) -> go.Figure:
     """Return a small figure that states why a chart cannot be drawn (data not collected …)."""
     fig = go.Figure()
-    fig.add_annotation(text=_safe(note), x=0.5, y=0.5, xref="paper", yref="paper",
+    fig.add_annotation(text=plotly_escape(note), x=0.5, y=0.5, xref="paper", yref="paper",
                        showarrow=False, font={"size": 13, "color": MUTED})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _layout(fig, title, height=170, margin={"t": 50, "b": 20})
+    return chart_layout(fig, title, height=170, margin={"t": 50, "b": 20})
 
 
 def _empty_or(df: pd.DataFrame, title: str, default: str) -> go.Figure | None:
@@ -103,7 +106,7 @@ def plot_status_by_pillar(findings: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
     fig.update_xaxes(title_text="checks")
-    return _layout(fig, title)
+    return chart_layout(fig, title)
 
 
 def plot_severity_by_pillar(findings: pd.DataFrame) -> go.Figure:
@@ -126,7 +129,7 @@ def plot_severity_by_pillar(findings: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="failing resources")
-    return _layout(fig, title)
+    return chart_layout(fig, title)
 
 
 def _score_color(score: Any) -> str:
@@ -160,7 +163,7 @@ def plot_pillar_scores(findings: pd.DataFrame) -> go.Figure:
     title = "Pillar scores"
     if overall["score"] is not None:
         title += f" · overall {round(overall['score'])}/100, {stage_label(overall['stage'])}"
-    return _layout(fig, title, margin={"r": 20})
+    return chart_layout(fig, title, margin={"r": 20})
 
 
 def plot_check_status(findings: pd.DataFrame, pillar: str | Pillar) -> go.Figure:
@@ -174,7 +177,7 @@ def plot_check_status(findings: pd.DataFrame, pillar: str | Pillar) -> go.Figure
     empty = _empty_or(c, title, "No check ran.")
     if empty is not None:
         return empty
-    labels = [f"{_safe(t.short_label(cid))} ({sev[:1].upper()})"
+    labels = [f"{plotly_escape(t.short_label(cid))} ({sev[:1].upper()})"
               for cid, sev in zip(c["check_id"], c["severity"], strict=True)]
     fig = go.Figure()
     for outcome in ("fail", "waived", "pass"):
@@ -199,7 +202,7 @@ def plot_check_status(findings: pd.DataFrame, pillar: str | Pillar) -> go.Figure
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
     fig.update_xaxes(title_text="resources evaluated  ·  (C/H/M/L) = severity")
-    return _layout(fig, title, height=max(260, 120 + 26 * len(labels)))
+    return chart_layout(fig, title, height=max(260, 120 + 26 * len(labels)))
 
 
 def plot_failures_by_namespace(findings: pd.DataFrame, pillar: str | Pillar | None = None,
@@ -212,7 +215,7 @@ def plot_failures_by_namespace(findings: pd.DataFrame, pillar: str | Pillar | No
     if empty is not None:
         return empty
     s = s.head(top)
-    labels = [_safe(n) for n in s["namespace"]]
+    labels = [plotly_escape(n) for n in s["namespace"]]
     fig = go.Figure()
     for sev in SEVERITIES:
         if not s[sev].any():
@@ -222,7 +225,7 @@ def plot_failures_by_namespace(findings: pd.DataFrame, pillar: str | Pillar | No
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
     fig.update_xaxes(title_text="failing resources")
-    return _layout(fig, title, height=max(240, 120 + 24 * len(labels)))
+    return chart_layout(fig, title, height=max(240, 120 + 24 * len(labels)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -239,9 +242,9 @@ def plot_matrix(matrix: pd.DataFrame, title: str, max_rows: int = 30,
     codes = {o: i for i, o in enumerate(OUTCOMES)}
     z = [[codes.get(v) if isinstance(v, str) else None for v in row]
          for row in shown[checks].itertuples(index=False, name=None)]
-    rows = [_safe(_shorten(t.resource_label(k, ns, n), 56)) for k, ns, n in
+    rows = [plotly_escape(shorten(t.resource_label(k, ns, n), 56)) for k, ns, n in
             zip(shown["kind"], shown["namespace"], shown["name"], strict=True)]
-    cols = [_safe(t.short_label(c)) for c in checks]
+    cols = [plotly_escape(t.short_label(c)) for c in checks]
     n = len(OUTCOMES)
     scale = []
     for i, outcome in enumerate(OUTCOMES):
@@ -268,7 +271,7 @@ def plot_matrix(matrix: pd.DataFrame, title: str, max_rows: int = 30,
     top = 70 + int(6.2 * 0.6 * max(len(c) for c in cols))  # x labels at -35 degrees
     plot = 22 * len(rows)
     note = 18 if len(matrix) > len(shown) else 0
-    return _layout(fig, title, height=top + plot + 60 + note,
+    return chart_layout(fig, title, height=top + plot + 60 + note,
                    legend={"orientation": "h", "y": -(8 + note) / max(plot, 1),
                            "yanchor": "top", "x": 0},
                    margin={"t": top, "b": 50 + note})
@@ -307,14 +310,14 @@ def plot_subject_rights(findings: pd.DataFrame, max_rows: int = 25) -> go.Figure
 def _grouped_bars(df: pd.DataFrame, category: str, series: Sequence[tuple[str, str, str]],
                   title: str, xaxis: str, barmode: str = "stack", top: int = 15) -> go.Figure:
     df = df.head(top)
-    labels = [_safe(v) for v in df[category]]
+    labels = [plotly_escape(v) for v in df[category]]
     fig = go.Figure()
     for column, name, color in series:
         fig.add_bar(y=labels, x=df[column], name=name, orientation="h", marker_color=color)
     fig.update_layout(barmode=barmode)
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
     fig.update_xaxes(title_text=xaxis)
-    return _layout(fig, title, height=max(240, 120 + (34 if barmode == "group" else 24)
+    return chart_layout(fig, title, height=max(240, 120 + (34 if barmode == "group" else 24)
                                           * len(labels)))
 
 
@@ -358,7 +361,7 @@ def plot_pss_levels(assessment: Assessment) -> go.Figure:
                     marker_color=colors[level], text=[row["namespaces"], row["workloads"]],
                     textposition="inside", textangle=0)
     fig.update_layout(barmode="stack")
-    return _layout(fig, title, height=330, width=FIGURE_WIDTH)
+    return chart_layout(fig, title, height=330, width=FIGURE_WIDTH)
 
 
 def plot_image_registries(assessment: Assessment, top: int = 12) -> go.Figure:
@@ -374,7 +377,7 @@ def plot_image_registries(assessment: Assessment, top: int = 12) -> go.Figure:
                "Docker Hub": SEVERITY_COLORS["high"], "Quay": SEVERITY_COLORS["medium"],
                "GitHub Container Registry": SEVERITY_COLORS["medium"]}
     fig = go.Figure()
-    labels = [_safe(r) for r in s["registry"]]
+    labels = [plotly_escape(r) for r in s["registry"]]
     for rtype in dict.fromkeys(s["registry_type"]):
         mask = (s["registry_type"] == rtype).tolist()
         fig.add_bar(y=[lab for lab, m in zip(labels, mask, strict=True) if m],
@@ -384,7 +387,7 @@ def plot_image_registries(assessment: Assessment, top: int = 12) -> go.Figure:
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
     fig.update_xaxes(title_text="workloads")
     rows = (len(fig.data) + 2) // 3
-    return _layout(fig, title, height=max(240, 120 + 26 * len(labels)) + 18 * rows,
+    return chart_layout(fig, title, height=max(240, 120 + 26 * len(labels)) + 18 * rows,
                    margin={"t": 60 + 18 * rows})
 
 
@@ -426,7 +429,7 @@ def plot_control_plane_logging(assessment: Assessment) -> go.Figure:
     fig.update_yaxes(visible=False, range=[0, 1])
     fig.update_xaxes(categoryorder="array", categoryarray=list(t.CONTROL_PLANE_LOG_TYPES),
                      showgrid=False)
-    return _layout(fig, title, height=220, bargap=0.06)
+    return chart_layout(fig, title, height=220, bargap=0.06)
 
 
 def plot_unassessed_by_pillar(findings: pd.DataFrame) -> go.Figure:
@@ -448,7 +451,7 @@ def plot_unassessed_by_pillar(findings: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="checks")
-    return _layout(fig, title)
+    return chart_layout(fig, title)
 
 
 def plot_pss_readiness(assessment: Assessment) -> go.Figure:
@@ -504,7 +507,7 @@ def plot_namespace_reachability(assessment: Assessment) -> go.Figure:
     if tables[0][1].empty:
         return placeholder(title, tables[0][1].attrs.get("note") or "Nothing to show.")
     fig = make_subplots(rows=1, cols=len(tables), horizontal_spacing=0.12,
-                        subplot_titles=[f"<b>{_safe(label)}</b>" for label, _ in tables])
+                        subplot_titles=[f"<b>{plotly_escape(label)}</b>" for label, _ in tables])
     names = list(dict.fromkeys(tables[0][1]["source_namespace"]))
     for col, (_, s) in enumerate(tables, start=1):
         m = s.set_index(["source_namespace", "destination_namespace"])
@@ -517,12 +520,12 @@ def plot_namespace_reachability(assessment: Assessment) -> go.Figure:
                 conn = int(row["connected_pairs"]) if row is not None else 0
                 zr.append(conn / pairs if pairs else None)
                 tr.append(f"{conn}/{pairs}" if pairs else "")
-                hr.append(_safe(f"{src} → {dst}: {conn} of {pairs} workload pairs connect"
+                hr.append(plotly_escape(f"{src} → {dst}: {conn} of {pairs} workload pairs connect"
                                 + (f"; ports: {row['ports']}" if conn else "")))
             z.append(zr)
             text.append(tr)
             hover.append(hr)
-        labels = [_safe(_shorten(n, 24)) for n in names]
+        labels = [plotly_escape(shorten(n, 24)) for n in names]
         fig.add_trace(go.Heatmap(
             z=z, x=labels, y=labels, zmin=0, zmax=1, colorscale=REACH_SCALE, text=text,
             texttemplate="%{text}", xgap=2, ygap=2, customdata=hover,
@@ -533,8 +536,8 @@ def plot_namespace_reachability(assessment: Assessment) -> go.Figure:
         fig.update_yaxes(autorange="reversed", row=1, col=col,
                          title_text="source" if col == 1 else None)
     height = 200 + 34 * len(names)
-    title += f"<br><sup>{_safe(t.enforcement_note(assessment))}</sup>"
-    return _layout(fig, title, height=max(height, 380), width=FIGURE_WIDTH,
+    title += f"<br><sup>{plotly_escape(t.enforcement_note(assessment))}</sup>"
+    return chart_layout(fig, title, height=max(height, 380), width=FIGURE_WIDTH,
                    margin={"t": 100, "b": 110})
 
 
@@ -583,7 +586,7 @@ def plot_workload_graph(assessment: Assessment, namespace: str | None = None,
     >>> plot_workload_graph(a, namespace="storefront")             # doctest: +SKIP
     """
     title = "Allowed connections between workloads" + (
-        f" touching {_safe(namespace)}" if namespace else "")
+        f" touching {plotly_escape(namespace)}" if namespace else "")
     reach, why = t.reachability_of(assessment)
     if reach is None:
         return placeholder(title, f"Reachability not available: {why}")
@@ -628,26 +631,27 @@ def plot_workload_graph(assessment: Assessment, namespace: str | None = None,
     fig.add_scatter(
         x=[x for x, _ in tips], y=[y for _, y in tips], mode="markers", showlegend=False,
         marker={"symbol": "circle", "size": 5, "color": "rgba(18,58,107,0.8)"},
-        customdata=[_safe(f"{s.namespace}/{s.name} → {d.namespace}/{d.name}: "
+        customdata=[plotly_escape(f"{s.namespace}/{s.name} → {d.namespace}/{d.name}: "
                           f"{reach.connections[(s, d)]}") for s, d in edges],
         hovertemplate="%{customdata}<extra></extra>")
     for ns, peers in groups.items():
         fig.add_scatter(
             x=[pos[p][0] for p in peers], y=[pos[p][1] for p in peers], mode="markers+text",
-            name=_safe(_shorten(ns, 30)), text=[_safe(_shorten(p.name, 18)) for p in peers],
+            name=plotly_escape(shorten(ns, 30)),
+            text=[plotly_escape(shorten(p.name, 18)) for p in peers],
             textposition="top center", textfont={"size": 9},
             marker={"size": 11, "line": {"width": 1, "color": "white"}},
-            customdata=[_safe(f"{p.kind} {p.namespace}/{p.name}") for p in peers],
+            customdata=[plotly_escape(f"{p.kind} {p.namespace}/{p.name}") for p in peers],
             hovertemplate="%{customdata}<extra></extra>")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
     note = t.enforcement_note(assessment)
     if truncated:
         note += f" {sum(len(p) for p in groups.values())} of {total} workloads shown."
-    fig.add_annotation(text=_safe(note), x=0, y=-0.04, xref="paper", yref="paper",
+    fig.add_annotation(text=plotly_escape(note), x=0, y=-0.04, xref="paper", yref="paper",
                        xanchor="left", yanchor="top", showarrow=False,
                        font={"size": 11, "color": MUTED})
-    return _layout(fig, title, height=620, width=FIGURE_WIDTH,
+    return chart_layout(fig, title, height=620, width=FIGURE_WIDTH,
                    legend={"orientation": "v", "x": 1.02, "y": 1}, margin={"b": 60})
 
 

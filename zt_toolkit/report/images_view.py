@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from IPython.display import Markdown
 
 from zt_toolkit.report import tables as t
-from zt_toolkit.report.charts import _layout, _safe, _shorten, placeholder
+from zt_toolkit.report.charts import chart_layout, placeholder, plotly_escape, shorten
 from zt_toolkit.report.notebook import md_escape, plural
 from zt_toolkit.report.pss_remediation import fenced, is_k8s_name
 from zt_toolkit.report.theme import MUTED, SEVERITY_COLORS, SEVERITY_LABELS, STATUS_COLORS
@@ -136,10 +136,10 @@ def summarize_vulnerable_workloads(assessment: Assessment, n_cves: int = 3) -> p
             "scan_age_days", "admission", "would_block"]
     inv, why = _inventory(assessment)
     if inv is None:
-        return t._empty(cols, f"Running images {why}.")
+        return t.empty_table(cols, f"Running images {why}.")
     if inv["scan_state"].eq("scans not collected").any() and not inv["scan_state"].eq(
             "scanned").any():
-        return t._empty(cols, "Image scan results were not collected: which running images "
+        return t.empty_table(cols, "Image scan results were not collected: which running images "
                               "carry vulnerabilities is unknown.")
     severities = _counted_severities(assessment)
     scanned = inv[inv["scan_state"].eq("scanned")]
@@ -206,7 +206,7 @@ def plot_workload_vulnerabilities(assessment: Assessment) -> go.Figure:
     per = per[per.sum(axis=1) > 0].sort_values(sev, ascending=False)
     if per.empty:
         return placeholder(title, "No scanned running image has a finding.")
-    labels = [_safe(_shorten(w, 50)) for w in per.index]
+    labels = [plotly_escape(shorten(w, 50)) for w in per.index]
     fig = go.Figure()
     for s in sev:
         fig.add_bar(y=labels, x=per[s], name=SEVERITY_LABELS[s], orientation="h",
@@ -214,7 +214,7 @@ def plot_workload_vulnerabilities(assessment: Assessment) -> go.Figure:
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
     fig.update_xaxes(title_text="findings in the running digest's scan")
-    return _layout(fig, title, height=max(240, 120 + 26 * len(labels)))
+    return chart_layout(fig, title, height=max(240, 120 + 26 * len(labels)))
 
 
 def summarize_repository_scanning(assessment: Assessment) -> pd.DataFrame:
@@ -229,10 +229,10 @@ def summarize_repository_scanning(assessment: Assessment) -> pd.DataFrame:
             "workloads", "scanned", "unscanned", "oldest_scan_days"]
     inv, why = _inventory(assessment)
     if inv is None:
-        return t._empty(cols, f"Running images {why}.")
+        return t.empty_table(cols, f"Running images {why}.")
     own = inv[inv["provenance"].eq("own-account ECR") & inv["repository"].notna()].copy()
     if own.empty:
-        return t._empty(cols, "No running image comes from the account's ECR.")
+        return t.empty_table(cols, "No running image comes from the account's ECR.")
     own["workload"] = [t.resource_label(k, ns, n) for k, ns, n in
                        zip(own["kind"], own["namespace"], own["name"], strict=True)]
     own["digest_key"] = own["digest"].astype("string").fillna(own["image"])
@@ -277,7 +277,7 @@ def plot_scan_age(assessment: Assessment) -> go.Figure:
     if own["scan_state"].eq("scans not collected").all():
         return placeholder(title, "Image scan results were not collected.")
     limit = _max_age_days(assessment)
-    own["label"] = [_safe(_shorten(_image_text(r), 50)) for r in own.itertuples(index=False)]
+    own["label"] = [plotly_escape(shorten(_image_text(r), 50)) for r in own.itertuples(index=False)]
     own = own.drop_duplicates("label")
     scanned = own[own["scan_age_days"].notna()].sort_values("scan_age_days", ascending=False)
     missing = own[own["scan_age_days"].isna()]
@@ -286,7 +286,8 @@ def plot_scan_age(assessment: Assessment) -> go.Figure:
     if not missing.empty:
         fig.add_bar(y=missing["label"], x=[top] * len(missing), orientation="h",
                     name="no scan result", marker_color=STATUS_COLORS["fail"],
-                    marker_pattern_shape="/", text=[_safe(s) for s in missing["scan_state"]],
+                    marker_pattern_shape="/",
+                    text=[plotly_escape(s) for s in missing["scan_state"]],
                     textposition="inside", insidetextanchor="start")
     stale = scanned["scan_age_days"].astype(int) > limit
     for mask, name, color in ((~stale, f"≤ {limit} days", STATUS_COLORS["pass"]),
@@ -301,7 +302,7 @@ def plot_scan_age(assessment: Assessment) -> go.Figure:
     order = [*missing["label"], *scanned["label"]]
     fig.update_yaxes(categoryorder="array", categoryarray=order, autorange="reversed")
     fig.update_xaxes(title_text="days since the running digest was scanned")
-    return _layout(fig, title, height=max(240, 120 + 26 * len(order)))
+    return chart_layout(fig, title, height=max(240, 120 + 26 * len(order)))
 
 
 def summarize_image_provenance(assessment: Assessment) -> pd.DataFrame:
@@ -315,9 +316,9 @@ def summarize_image_provenance(assessment: Assessment) -> pd.DataFrame:
     cols = ["provenance", "registries", "images", "workloads", "namespaces", "scanned"]
     inv, why = _inventory(assessment)
     if inv is None:
-        return t._empty(cols, f"Running images {why}.")
+        return t.empty_table(cols, f"Running images {why}.")
     if inv.empty:
-        return t._empty(cols, "No running image.")
+        return t.empty_table(cols, "No running image.")
     df = inv.assign(workload=[t.resource_label(k, ns, n) for k, ns, n in
                               zip(inv["kind"], inv["namespace"], inv["name"], strict=True)],
                     is_scanned=inv["scan_state"].eq("scanned"),
@@ -347,7 +348,7 @@ def summarize_mutable_references(assessment: Assessment) -> pd.DataFrame:
     cols = ["workload", "container", "image", "provenance", "tag_mutability", "why"]
     inv, why = _inventory(assessment)
     if inv is None:
-        return t._empty(cols, f"Running images {why}.")
+        return t.empty_table(cols, f"Running images {why}.")
     rows = []
     addons = 0
     for r in inv.itertuples(index=False):

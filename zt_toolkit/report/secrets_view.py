@@ -29,7 +29,7 @@ from IPython.display import Markdown
 
 from zt_toolkit.errors import NotAssessed
 from zt_toolkit.frames import secrets as fs
-from zt_toolkit.report.charts import _layout, _safe, _shorten, placeholder
+from zt_toolkit.report.charts import chart_layout, placeholder, plotly_escape, shorten
 from zt_toolkit.report.notebook import md_escape, plural
 from zt_toolkit.report.pss_remediation import (
     TEMPLATE_PATHS,
@@ -38,7 +38,7 @@ from zt_toolkit.report.pss_remediation import (
     patch_command,
     patch_yaml,
 )
-from zt_toolkit.report.tables import KEY, _empty, frame_or_note, resource_label
+from zt_toolkit.report.tables import KEY, empty_table, frame_or_note, resource_label
 from zt_toolkit.report.theme import STATUS_COLORS
 
 if TYPE_CHECKING:
@@ -155,9 +155,9 @@ def summarize_secrets_encryption(assessment: Assessment) -> pd.DataFrame:
     """
     clusters, why = frame_or_note(assessment, "eks_cluster")
     if clusters is None:
-        return _empty(ENCRYPTION_COLUMNS, f"Envelope encryption {why}.")
+        return empty_table(ENCRYPTION_COLUMNS, f"Envelope encryption {why}.")
     if clusters.empty:
-        return _empty(ENCRYPTION_COLUMNS, "Envelope encryption not assessed: describe_cluster "
+        return empty_table(ENCRYPTION_COLUMNS, "Envelope encryption not assessed: describe_cluster "
                       "returned no cluster.")
     found = _finding(assessment, "eks_secrets_encryption_kms_cmk")
     rows = []
@@ -250,11 +250,11 @@ def summarize_secret_consumption_matrix(assessment: Assessment,
     """
     sc, why = frame_or_note(assessment, "secret_consumers")
     if sc is None:
-        return _empty(MATRIX_COLUMNS, f"Secret consumption {why}.")
+        return empty_table(MATRIX_COLUMNS, f"Secret consumption {why}.")
     if not include_system:
         sc = sc[~sc["system"].astype(bool)]
     if sc.empty:
-        return _empty(MATRIX_COLUMNS, "No workload consumes a secret.")
+        return empty_table(MATRIX_COLUMNS, "No workload consumes a secret.")
     store = _finding(assessment, "external_secret_store_used")
     env = _finding(assessment, "secret_not_in_env_var")
     rows = []
@@ -341,9 +341,9 @@ def plot_secret_consumption_matrix(assessment: Assessment, max_rows: int = 30) -
     scale = []
     for i, color in enumerate(colors):
         scale += [[i / n, color], [(i + 1) / n, color]]
-    rows = [_safe(_shorten(resource_label(k, ns, nm), 56)) for k, ns, nm in
+    rows = [plotly_escape(shorten(resource_label(k, ns, nm), 56)) for k, ns, nm in
             zip(shown["kind"], shown["namespace"], shown["name"], strict=True)]
-    cols = [_safe(METHODS[c][0]) for c in methods] + ["all external?"]
+    cols = [plotly_escape(METHODS[c][0]) for c in methods] + ["all external?"]
     fig = go.Figure(go.Heatmap(
         z=z, x=cols, y=rows, zmin=-0.5, zmax=n - 0.5, colorscale=scale, showscale=False,
         xgap=2, ygap=2, text=text, texttemplate="%{text}", customdata=hover,
@@ -355,13 +355,14 @@ def plot_secret_consumption_matrix(assessment: Assessment, max_rows: int = 30) -
     fig.update_yaxes(autorange="reversed", showgrid=False)
     unused = [METHODS[c][0] for c in METHODS if c not in methods]
     if unused:
-        fig.add_annotation(text=_safe("no workload uses: " + ", ".join(unused)), x=0, y=-0.02,
+        fig.add_annotation(text=plotly_escape("no workload uses: " + ", ".join(unused)),
+                           x=0, y=-0.02,
                            xref="paper", yref="paper", xanchor="left", yanchor="top",
                            showarrow=False, font={"size": 10, "color": "#6b7280"})
     top = 70 + int(6.2 * 0.6 * max(len(c) for c in cols))
     plot = 24 * len(rows)
     note = 18 if unused else 0
-    return _layout(fig, title, height=top + plot + 70 + note,
+    return chart_layout(fig, title, height=top + plot + 70 + note,
                    legend={"orientation": "h", "y": -(8 + note) / max(plot, 1),
                            "yanchor": "top", "x": 0},
                    margin={"t": top, "b": 60 + note})
@@ -422,11 +423,11 @@ def summarize_plaintext_credentials(assessment: Assessment) -> pd.DataFrame:
     """
     markers, why = frame_or_note(assessment, "redaction_markers")
     if markers is None:
-        return _empty(PLAINTEXT_COLUMNS, f"Plaintext credentials {why}.")
+        return empty_table(PLAINTEXT_COLUMNS, f"Plaintext credentials {why}.")
     if markers.empty:
         scope, _ = frame_or_note(assessment, "redaction_scope")
         n = 0 if scope is None else int(scope["values"].sum())
-        return _empty(PLAINTEXT_COLUMNS, "No credential was flagged in "
+        return empty_table(PLAINTEXT_COLUMNS, "No credential was flagged in "
                       f"{plural(n, 'value')} scanned (env values, arguments, probe headers, "
                       "ConfigMap data).")
     found = _finding(assessment, "plaintext_credentials_absent")
@@ -531,7 +532,7 @@ def summarize_secretsmanager_rotation(assessment: Assessment) -> pd.DataFrame:
     """
     sm, why = frame_or_note(assessment, "secretsmanager_secrets")
     if sm is None:
-        return _empty(ROTATION_COLUMNS, f"Secrets Manager {why}.")
+        return empty_table(ROTATION_COLUMNS, f"Secrets Manager {why}.")
     sm = sm.reset_index(drop=True)
     resolve = fs.secret_reference_resolver(sm)
     referenced: dict[int, list[tuple[str, str, str]]] = {}
@@ -634,7 +635,7 @@ def summarize_storage_encryption(assessment: Assessment) -> pd.DataFrame:
     scs, why = frame_or_note(assessment, "storage_classes")
     pvs, why_pv = frame_or_note(assessment, "persistent_volumes")
     if scs is None and pvs is None:
-        return _empty(STORAGE_COLUMNS, f"Storage classes {why}.")
+        return empty_table(STORAGE_COLUMNS, f"Storage classes {why}.")
     found = _finding(assessment, "storage_encryption_enabled")
     # a check that could not run reports one not_assessed row: every class inherits it
     unjudged = ("not_assessed" if any(f["status"] == "not_assessed" for f in found.values())

@@ -221,7 +221,8 @@ def _noted(df: pd.DataFrame, note: str) -> pd.DataFrame:
     return df
 
 
-def _empty(columns: Sequence[str], note: str) -> pd.DataFrame:
+def empty_table(columns: Sequence[str], note: str) -> pd.DataFrame:
+    """An empty summary with its columns and the note the report shows instead of a table."""
     return _noted(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), note)
 
 
@@ -274,7 +275,7 @@ def summarize_checks(findings: pd.DataFrame) -> pd.DataFrame:
     Ordered by pillar, then check status (failing first), severity and id.
     """
     if findings.empty:
-        return _empty(CHECK_COLUMNS, "no findings")
+        return empty_table(CHECK_COLUMNS, "no findings")
     f = findings.assign(outcome=outcomes(findings),
                         label=[resource_label(k, n, m) for k, n, m in
                                zip(findings["kind"], findings["namespace"], findings["name"],
@@ -367,7 +368,7 @@ def summarize_top_risks(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
             "check_id"]
     f = findings[outcomes(findings) == "fail"] if not findings.empty else findings
     if f.empty:
-        return _empty(cols, "No open failing check: nothing to rank.")
+        return empty_table(cols, "No open failing check: nothing to rank.")
     f = f.assign(label=[resource_label(k, ns, m) for k, ns, m in
                         zip(f["kind"], f["namespace"], f["name"], strict=True)])
     g = (f.sort_values(["namespace", "name"]).groupby("check_id", sort=False)
@@ -424,7 +425,7 @@ def findings_table(
     if f.empty:
         what = " or ".join(STATUS_LABELS.get(s, s).lower() for s in status)
         scope = f"the {pillar_title(pillar)} pillar" if pillar is not None else "the assessment"
-        return _empty(cols, f"No {what} finding in {scope}.")
+        return empty_table(cols, f"No {what} finding in {scope}.")
     out = pd.DataFrame({
         "severity": f["severity"], "pillar": f["pillar"].map(pillar_title),
         "check": f["check_id"].map(check_title), "kind": f["kind"],
@@ -446,7 +447,7 @@ def summarize_check_findings(findings: pd.DataFrame, check_id: str) -> pd.DataFr
     cols = ["outcome", "kind", "namespace", "name", "detail"]
     f = findings[findings["check_id"] == check_id]
     if f.empty:
-        return _empty(cols, f"No result: the check “{check_title(check_id)}” was not run in "
+        return empty_table(cols, f"No result: the check “{check_title(check_id)}” was not run in "
                             "this assessment.")
     rank = {o: i for i, o in enumerate(OUTCOMES)}
     out = f.assign(outcome=outcomes(f)).assign(_o=lambda d: d["outcome"].map(rank))
@@ -465,7 +466,7 @@ def summarize_waivers(findings: pd.DataFrame) -> pd.DataFrame:
     cols = ["source", "severity", "check", "reason", "resources", "examples"]
     f = findings[findings["waived"].astype(bool)] if not findings.empty else findings
     if f.empty:
-        return _empty(cols, "No finding is waived.")
+        return empty_table(cols, "No finding is waived.")
     f = f.assign(
         label=[resource_label(k, ns, m) for k, ns, m in
                zip(f["kind"], f["namespace"], f["name"], strict=True)],
@@ -499,7 +500,7 @@ def summarize_waiver_register(assessment: Assessment) -> pd.DataFrame:
     cols = ["state", "check", "resource", "reason", "owner", "expires", "failures"]
     cfg = assessment.config
     if not cfg.waivers:
-        return _empty(cols, "The engagement config has no waivers.")
+        return empty_table(cols, "The engagement config has no waivers.")
     f = assessment.findings
     failing = f[f["status"] == "fail"]
     rows = []
@@ -532,7 +533,7 @@ def summarize_failures_appendix(findings: pd.DataFrame, limit: int = 12) -> pd.D
     cols = ["pillar", "severity", "check", "affected", "resources", "remediation", "check_id"]
     f = findings[outcomes(findings) == "fail"] if not findings.empty else findings
     if f.empty:
-        return _empty(cols, "No open failure.")
+        return empty_table(cols, "No open failure.")
     f = f.sort_values(["namespace", "name"])
     f = f.assign(entry=[
         resource_label(k, ns, m) + (f" — {d}" if isinstance(d, str) and d else "")
@@ -607,7 +608,7 @@ def summarize_failures_by_namespace(findings: pd.DataFrame,
     f = f[outcomes(f) == "fail"] if not f.empty else f
     cols = ["namespace", *SEVERITIES, "total"]
     if f.empty:
-        return _empty(cols, "No open failure.")
+        return empty_table(cols, "No open failure.")
     ns = f["namespace"].where(f["namespace"].astype(str) != "", "(cluster)")
     out = (pd.crosstab(ns, f["severity"]).reindex(columns=list(SEVERITIES), fill_value=0)
            .astype(int))
@@ -631,7 +632,7 @@ def summarize_unassessed_checks(findings: pd.DataFrame) -> pd.DataFrame:
     cols = ["pillar", "check", "severity", "status", "why", "check_id"]
     f = findings[findings["status"].isin(["not_assessed", "error"])]
     if f.empty:
-        return _empty(cols, "Every check could be evaluated.")
+        return empty_table(cols, "Every check could be evaluated.")
     g = (f.groupby("check_id", sort=False)
          .agg(pillar=("pillar", "first"), severity=("severity", "first"),
               status=("status", "first"), why=("detail", lambda s: "; ".join(dict.fromkeys(s))))
@@ -668,7 +669,7 @@ def summarize_coverage(assessment: Assessment) -> pd.DataFrame:
             if check_id not in by_source[key]:
                 by_source[key].append(check_id)
     if not bad:
-        return _empty(cols, "Every source was collected completely.")
+        return empty_table(cols, "Every source was collected completely.")
     rows = [{"source": key, "status": status, "message": message,
              "checks": len(by_source.get(key, [])),
              "not_assessed": ", ".join(by_source.get(key, [])) or "none"}
@@ -725,7 +726,7 @@ def summarize_resource_matrix(
         f = f[f["kind"].isin(list(kinds))]
     f = f[f["status"].isin(["pass", "fail"])]
     if f.empty:
-        return _empty([*KEY], "No resource was evaluated by these checks.")
+        return empty_table([*KEY], "No resource was evaluated by these checks.")
     f = f.assign(outcome=outcomes(f), weight=f["severity"].map(SEVERITY_WEIGHTS).fillna(0))
     matrix = f.pivot_table(index=KEY, columns="check_id", values="outcome", aggfunc="first")
     sev = (f.groupby("check_id")["severity"].first().map(SEVERITY_ORDER)
@@ -775,7 +776,7 @@ def summarize_namespace_network_posture(assessment: Assessment) -> pd.DataFrame:
     present = [c for c in NETWORK_POSTURE_CHECKS if c in m.columns]
     if m.empty:
         why = _why_not_run(f, NETWORK_POSTURE_CHECKS)
-        return _empty(["namespace", "workloads", "network_policies", *NETWORK_POSTURE_CHECKS],
+        return empty_table(["namespace", "workloads", "network_policies", *NETWORK_POSTURE_CHECKS],
                       f"Namespace network posture not available: {why}")
     out = m[["name", *present]].rename(columns={"name": "namespace"})
     workloads, _ = frame_or_note(assessment, "workloads")
@@ -846,11 +847,11 @@ def summarize_workload_identity(assessment: Assessment) -> pd.DataFrame:
     cols = ["namespace", "workloads", "aws_role", "default_service_account", "token_automounted"]
     w, why = frame_or_note(assessment, "workloads")
     if w is None:
-        return _empty(cols, f"Workload identity {why}.")
+        return empty_table(cols, f"Workload identity {why}.")
     sa, _ = frame_or_note(assessment, "service_accounts")
     w = w[~w["system"].astype(bool)]
     if w.empty:
-        return _empty(cols, "No workload outside the system namespaces.")
+        return empty_table(cols, "No workload outside the system namespaces.")
     if sa is not None:
         sa_idx = sa.set_index(["namespace", "name"])
         key = list(zip(w["namespace"], w["service_account"], strict=True))
@@ -920,9 +921,9 @@ def summarize_image_registries(assessment: Assessment) -> pd.DataFrame:
     cols = ["registry", "registry_type", "images", "containers", "workloads", "namespaces"]
     c, why = frame_or_note(assessment, "containers")
     if c is None:
-        return _empty(cols, f"Image registries {why}.")
+        return empty_table(cols, f"Image registries {why}.")
     if c.empty:
-        return _empty(cols, "No container to evaluate.")
+        return empty_table(cols, "No container to evaluate.")
     account = assessment.snapshot.cluster.account_id
     df = c.assign(registry=c["image"].map(image_registry),
                   workload=[resource_label(k, n, m) for k, n, m in
@@ -944,9 +945,9 @@ def summarize_image_references(assessment: Assessment) -> pd.DataFrame:
     cols = ["namespace", "digest", "tag", "latest", "containers"]
     c, why = frame_or_note(assessment, "containers")
     if c is None:
-        return _empty(cols, f"Image references {why}.")
+        return empty_table(cols, f"Image references {why}.")
     if c.empty:
-        return _empty(cols, "No container to evaluate.")
+        return empty_table(cols, "No container to evaluate.")
     kinds = c["image"].map(image_reference_type)
     out = (pd.crosstab(c["namespace"], kinds)
            .reindex(columns=["digest", "tag", "latest"], fill_value=0).astype(int))
@@ -976,13 +977,13 @@ def summarize_secret_consumption(assessment: Assessment) -> pd.DataFrame:
     cols = ["namespace", "workloads", "env", "volume", "secret_store", "none"]
     w, why = frame_or_note(assessment, "workloads")
     if w is None:
-        return _empty(cols, f"Secret consumption {why}.")
+        return empty_table(cols, f"Secret consumption {why}.")
     keys = [tuple(x) for x in w[~w["system"].astype(bool)][KEY].values.tolist()]
     if not keys:
-        return _empty(cols, "No workload outside the system namespaces.")
+        return empty_table(cols, "No workload outside the system namespaces.")
     ways = _secret_ways(assessment)
     if ways is None:
-        return _empty(cols, "Secret consumption not available: containers were not collected.")
+        return empty_table(cols, "Secret consumption not available: containers were not collected.")
     env_keys, vol_keys, ext_keys = ways
     df = pd.DataFrame(keys, columns=KEY)
     df["env"] = [k in env_keys for k in keys]
@@ -1048,7 +1049,7 @@ def summarize_control_plane_logging(assessment: Assessment) -> pd.DataFrame:
     cols = ["log_type", "enabled", "required", "purpose"]
     c, why = frame_or_note(assessment, "eks_cluster")
     if c is None or c.empty:
-        return _empty(cols, f"Control-plane logging {why or 'not collected'}.")
+        return empty_table(cols, f"Control-plane logging {why or 'not collected'}.")
     enabled = set(c.iloc[0]["logging_enabled"] or ())
     return pd.DataFrame([{"log_type": t, "enabled": t in enabled, "required": t in _LOG_REQUIRED,
                           "purpose": _LOG_PURPOSE[t]} for t in CONTROL_PLANE_LOG_TYPES])[cols]
@@ -1123,9 +1124,9 @@ def summarize_audit_events(assessment: Assessment) -> pd.DataFrame:
     cols = ["category", "events", "first_seen", "last_seen", "principals"]
     ev, why = audit_events_with_category(assessment)
     if ev is None:
-        return _empty(cols, f"Audit-log events {why}.")
+        return empty_table(cols, f"Audit-log events {why}.")
     if ev.empty:
-        return _empty(cols, "The recorded audit-log queries returned no event.")
+        return empty_table(cols, "The recorded audit-log queries returned no event.")
     who = ev["user"].astype("string").fillna("") if "user" in ev.columns else ""
     df = pd.DataFrame({"category": ev["category"], "ts": ev["ts"], "who": who})
     out = (df.groupby("category")
@@ -1143,9 +1144,9 @@ def summarize_audit_queries(assessment: Assessment) -> pd.DataFrame:
     cols = ["query", "window", "status", "results", "text"]
     q, why = frame_or_note(assessment, "audit_queries")
     if q is None:
-        return _empty(cols, f"Audit-log queries {why}.")
+        return empty_table(cols, f"Audit-log queries {why}.")
     if q.empty:
-        return _empty(cols, "No audit-log query was recorded in the snapshot.")
+        return empty_table(cols, "No audit-log query was recorded in the snapshot.")
     window = q["window_start"].fillna("?") + " → " + q["window_end"].fillna("?")
     return pd.DataFrame({
         "query": q["name"].fillna(q["query_id"]), "window": window,
@@ -1167,7 +1168,7 @@ def summarize_namespace_pss(assessment: Assessment) -> pd.DataFrame:
     cols = ["namespace", "workloads", "enforce", "audit", "warn"]
     ns, why = frame_or_note(assessment, "namespaces")
     if ns is None:
-        return _empty(cols, f"Namespace labels {why}.")
+        return empty_table(cols, f"Namespace labels {why}.")
     ns = ns[~ns["system"].astype(bool)]
     w, _ = frame_or_note(assessment, "workloads")
     counts = w.groupby("namespace").size() if w is not None else pd.Series(dtype="int64")
@@ -1344,7 +1345,7 @@ def summarize_pss_readiness(assessment: Assessment) -> pd.DataFrame:
     """
     v, why = frame_or_note(assessment, "workload_pss")
     if v is None:
-        return _empty(PSS_READINESS_COLUMNS, f"Workloads {why}.")
+        return empty_table(PSS_READINESS_COLUMNS, f"Workloads {why}.")
     ns, ns_why = frame_or_note(assessment, "namespaces")
     if ns is not None:
         ns = ns[~ns["system"].astype(bool)]
@@ -1375,7 +1376,7 @@ def summarize_pss_readiness(assessment: Assessment) -> pd.DataFrame:
             })
     out = pd.DataFrame(rows, columns=PSS_READINESS_COLUMNS)
     if out.empty:
-        return _empty(PSS_READINESS_COLUMNS, "No non-system namespace.")
+        return empty_table(PSS_READINESS_COLUMNS, "No non-system namespace.")
     out = out.astype({"workloads": int, "rejected": int})
     out.attrs["display_columns"] = ["namespace", "level", "readiness", "workloads", "rejected",
                                     "rejected_workloads", "version", "enforce", "audit", "warn"]
@@ -1405,7 +1406,7 @@ def summarize_pss_offenders(assessment: Assessment, n: int = 10,
     """
     v, why = frame_or_note(assessment, "workload_pss")
     if v is None:
-        return _empty(PSS_OFFENDER_COLUMNS, f"Workloads {why}.")
+        return empty_table(PSS_OFFENDER_COLUMNS, f"Workloads {why}.")
     if not include_system:
         v = v[~v["system"].astype(bool)]
     counts = v.assign(n=v["checks"].map(len)).pivot_table(
@@ -1413,7 +1414,7 @@ def summarize_pss_offenders(assessment: Assessment, n: int = 10,
     counts = counts.reindex(columns=["baseline", "restricted"], fill_value=0).fillna(0)
     counts = counts[(counts["baseline"] > 0) | (counts["restricted"] > 0)]
     if counts.empty:
-        return _empty(PSS_OFFENDER_COLUMNS,
+        return empty_table(PSS_OFFENDER_COLUMNS,
                       "Every workload meets the restricted Pod Security Standard.")
     restricted = v[v["level"] == "restricted"].set_index(KEY)["checks"]
     f = assessment.pillar_findings("pod_security")
@@ -1554,10 +1555,10 @@ def summarize_namespace_reachability(assessment: Assessment, as_enforced: bool =
     """
     reach, why = reachability_of(assessment, as_enforced)
     if reach is None:
-        return _empty(REACHABILITY_COLUMNS, f"Reachability not available: {why}")
+        return empty_table(REACHABILITY_COLUMNS, f"Reachability not available: {why}")
     groups = workload_peers(assessment, reach, include_system)
     if not groups:
-        return _empty(REACHABILITY_COLUMNS, "No workload outside the system namespaces.")
+        return empty_table(REACHABILITY_COLUMNS, "No workload outside the system namespaces.")
     rows = []
     for src_ns, sources in groups.items():
         for dst_ns, dests in groups.items():
@@ -1608,7 +1609,7 @@ def summarize_segmentation_intents(assessment: Assessment) -> pd.DataFrame:
 
     intents = list(assessment.config.segmentation or [])
     if not intents:
-        return _empty(INTENT_COLUMNS, "The engagement config states no segmentation intents.")
+        return empty_table(INTENT_COLUMNS, "The engagement config states no segmentation intents.")
     f = assessment.findings
     f = f[f["check_id"] == "segmentation_intents_hold"]
     by_name = {n: (o, d) for n, o, d in zip(
@@ -1865,7 +1866,7 @@ def summarize_irsa_map(assessment: Assessment) -> pd.DataFrame:
     w, why = frame_or_note(assessment, "workloads")
     sas, why_sa = frame_or_note(assessment, "service_accounts")
     if w is None or sas is None:
-        return _empty(IRSA_MAP_COLUMNS, f"IRSA map not available: workloads {why or why_sa}.")
+        return empty_table(IRSA_MAP_COLUMNS, f"IRSA map not available: workloads {why or why_sa}.")
     notes = []
     w = token_mounts(w, sas)
     # Kubernetes side
