@@ -167,3 +167,41 @@ def test_render_html_fits_wide_tables_to_the_page(tmp_path):
     assert '<table class="zt dense">' in html
     assert "deployment/<wbr>api,<wbr>--type=<wbr>json" in html
     assert html.replace("<wbr>", "").count(token) == 1
+
+
+def _code_notebook(path, *sources: str) -> None:
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.mark.slow
+def test_a_lane_reuses_its_kernel_but_no_notebook_sees_another_and_a_dead_kernel_is_replaced(
+        tmp_path):
+    """One lane runs a, b, c, d in one kernel: b must not see a's variable, c kills the kernel,
+    d must still run (in a new kernel) and see a fresh namespace."""
+    src = tmp_path / "src"
+    src.mkdir()
+    _code_notebook(src / "a.ipynb", "import os\nleak = os.getpid()\nprint(leak)")
+    _code_notebook(src / "b.ipynb",
+                   "import os\nassert 'leak' not in globals(), 'namespace not reset'\n"
+                   "pid_b = os.getpid()\nprint(pid_b)")
+    _code_notebook(src / "c.ipynb", "import os\nos._exit(3)")
+    _code_notebook(src / "d.ipynb",
+                   "import os\nassert 'pid_b' not in globals()\nprint(os.getpid())")
+    out = tmp_path / "out"
+    out.mkdir()
+    runs = render.execute_notebooks({}, out, names=("a", "b", "c", "d"), source_dir=src,
+                                    parallel=1, timeout=60)
+    by_name = {r.name: r for r in runs}
+    assert by_name["a"].error is None and by_name["b"].error is None, by_name["b"].error
+    assert by_name["c"].error is not None
+    assert by_name["d"].error is None, by_name["d"].error
+
+    def printed(name: str) -> str:
+        nb = nbformat.read(out / f"{name}.ipynb", as_version=4)
+        return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+    assert printed("a").strip() == printed("b").strip()  # b ran in a's kernel
+    assert printed("b").strip() != printed("d").strip()  # d ran in the replacement kernel
