@@ -17,6 +17,7 @@ import zt_toolkit.report as zt
 from zt_toolkit import assess
 from zt_toolkit.analysis.pss import evaluate_spec
 from zt_toolkit.report import pss_remediation as r
+from zt_toolkit.report.markdown import fenced, is_k8s_name
 from zt_toolkit.report.pss_remediation import MANUAL
 from zt_toolkit.snapshot import Snapshot, SnapshotWriter
 
@@ -256,9 +257,9 @@ def test_hostile_names_are_named_in_text_not_in_code(hostile):
 
 
 def test_fence_outgrows_backticks_and_names_are_validated():
-    assert r.fenced("a ``` b").startswith("````\n")
-    assert not r.is_k8s_name("Shop") and not r.is_k8s_name("a" * 254)
-    assert r.is_k8s_name("kube-system") and r.is_k8s_name("a.b-c")
+    assert fenced("a ``` b").startswith("````\n")
+    assert not is_k8s_name("Shop") and not is_k8s_name("a" * 254)
+    assert is_k8s_name("kube-system") and is_k8s_name("a.b-c")
     assert r.patch_command("Deployment", "shop", "a b", "f.yaml") is None
     plan = r.namespace_label_plan("shop", {"enforce": "restricted"}, "v1.30",
                                   {"baseline": 0, "restricted": 2})

@@ -40,8 +40,8 @@ from zt_toolkit.frames.audit import (
 )
 from zt_toolkit.report import tables as t
 from zt_toolkit.report.charts import placeholder, plotly_escape
+from zt_toolkit.report.markdown import fenced, is_k8s_name
 from zt_toolkit.report.notebook import md_escape, plural
-from zt_toolkit.report.pss_remediation import fenced
 from zt_toolkit.report.theme import MUTED, SEVERITY_COLORS, STATUS_COLORS
 from zt_toolkit.sources.catalog import SYSTEM_NAMESPACES
 
@@ -727,7 +727,6 @@ _CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
 _LOG_GROUP = re.compile(r"[A-Za-z0-9_./#-]{1,512}")
 _DETECTOR = re.compile(r"[0-9a-f]{32}")
-_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 _TAINT_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*"
                         r"[A-Za-z0-9])?")
 _TAINT_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
@@ -904,7 +903,7 @@ def _sensor_steps(assessment: Assessment) -> list[str]:
                      + ". Add the toleration (or set it in the chart's `tolerations` values so "
                      "the next upgrade keeps it):")
         patch = _toleration_patch(s, list(taints.values())) if (
-            _K8S_NAME.fullmatch(s.namespace) and _K8S_NAME.fullmatch(s.name)) else None
+            is_k8s_name(s.namespace) and is_k8s_name(s.name)) else None
         if patch is None:
             parts.append("The DaemonSet or taint name is not a valid Kubernetes name: add the "
                          "toleration by hand.")

@@ -5,7 +5,7 @@ build_image_inventory`): one row per workload × container × running digest wit
 ECR repository settings, scan result and admission verdict. Tables go through the report's
 render path (escaped); Markdown escapes every cluster-controlled name with
 :func:`~zt_toolkit.report.notebook.md_escape` and puts commands in
-:func:`~zt_toolkit.report.pss_remediation.fenced` blocks.
+:func:`~zt_toolkit.report.markdown.fenced` blocks.
 
 Examples
 --------
@@ -24,8 +24,8 @@ from IPython.display import Markdown
 
 from zt_toolkit.report import tables as t
 from zt_toolkit.report.charts import chart_layout, placeholder, plotly_escape, shorten
+from zt_toolkit.report.markdown import fenced, is_k8s_name
 from zt_toolkit.report.notebook import md_escape, plural
-from zt_toolkit.report.pss_remediation import fenced, is_k8s_name
 from zt_toolkit.report.theme import MUTED, SEVERITY_COLORS, SEVERITY_LABELS, STATUS_COLORS
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from zt_toolkit.report.pss_remediation import is_k8s_name
+from zt_toolkit.report.markdown import is_k8s_name
 
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")

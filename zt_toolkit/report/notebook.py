@@ -41,6 +41,7 @@ from zt_toolkit.assessment import Assessment, assess
 from zt_toolkit.checks.model import Pillar
 from zt_toolkit.config import EngagementConfig
 from zt_toolkit.report import tables as t
+from zt_toolkit.report.markdown import fenced, is_k8s_name
 from zt_toolkit.report.pdf import BrowserNotFoundError, find_browser
 from zt_toolkit.report.scores import score_overall, stage_label
 from zt_toolkit.report.theme import SEVERITY_LABELS, register_template
@@ -498,8 +499,6 @@ def narrate_failures_appendix(assessment: Assessment, limit: int = 8,
 
 def _remediation(text: str) -> str:
     """A check's remediation (catalogue text): one line of prose, or a multi-line command block."""
-    from zt_toolkit.report.pss_remediation import fenced
-
     if "\n" not in text.strip():
         return md_escape(text)
     return "\n\n" + fenced(text.strip())
@@ -577,7 +576,7 @@ def narrate_pss_remediation(assessment: Assessment, n: int = 5,
                         for m in ("enforce", "audit", "warn")
                         if str(first[f"{m}_version"]) not in ("—", "?")})
         plan = r.namespace_label_plan(str(ns), current, str(first["version"]), rejected)
-        if not r.is_k8s_name(ns):
+        if not is_k8s_name(ns):
             skipped.append(md_escape(ns))
             continue
         if plan["command"] is None:
@@ -596,7 +595,7 @@ def narrate_pss_remediation(assessment: Assessment, n: int = 5,
                    "would be rejected): warn and audit only")
         commands += [f"# {ns}: {why}", plan["command"]]
     if commands:
-        parts.append(r.fenced("\n".join(commands), "sh"))
+        parts.append(fenced("\n".join(commands), "sh"))
     if current_ok:
         parts.append(f"Already labelled as recommended: {', '.join(current_ok)}.")
     if skipped:
@@ -623,7 +622,7 @@ def _pss_workload_patches(assessment: Assessment, n: int, read_only_root: bool) 
     for o in offenders.itertuples(index=False):
         label = f"{md_escape(o.kind)} {md_escape(o.namespace)}/{md_escape(o.name)}"
         key = (o.kind, o.namespace, o.name)
-        if not (r.is_k8s_name(o.namespace) and r.is_k8s_name(o.name)):
+        if not (is_k8s_name(o.namespace) and is_k8s_name(o.name)):
             out.append(f"**{label}**: not a valid Kubernetes name, no patch generated.")
             continue
         row = v.loc[key]
@@ -634,9 +633,9 @@ def _pss_workload_patches(assessment: Assessment, n: int, read_only_root: bool) 
         file = f"{o.name}-pss.yaml"
         if patch:
             command = r.patch_command(o.kind, o.namespace, o.name, file)
-            text.append(r.fenced(f"# {file}\n{r.patch_yaml(patch)}", "yaml"))
+            text.append(fenced(f"# {file}\n{r.patch_yaml(patch)}", "yaml"))
             if command:
-                text.append(r.fenced(command, "sh"))
+                text.append(fenced(command, "sh"))
             else:
                 what = "A bare Pod's spec" if o.kind == "Pod" else \
                     f"A {md_escape(o.kind)}'s pod template"
@@ -663,8 +662,6 @@ def narrate_network_remediation(assessment: Assessment) -> Markdown:
     >>> narrate_network_remediation(assess("reports/demo-snapshot"))   # doctest: +SKIP
     """
     from zt_toolkit.report import netpol_remediation as n
-    from zt_toolkit.report.pss_remediation import fenced
-
     workloads, why = t.frame_or_note(assessment, "workloads")
     if workloads is None:
         return Markdown(md_escape(f"No remediation: workloads {why}"))
@@ -696,7 +693,7 @@ def narrate_network_remediation(assessment: Assessment) -> Markdown:
              "API server)."]
     skipped_ns, skipped_objects = [], []
     for ns in wanted:
-        if not n.is_k8s_name(ns):
+        if not is_k8s_name(ns):
             skipped_ns.append(md_escape(ns))
             continue
         policies, skipped = n.namespace_policies(ns, services.get(ns, []), intents)
@@ -769,8 +766,6 @@ def narrate_access_entry_migration(assessment: Assessment) -> Markdown:
     --------
     >>> narrate_access_entry_migration(assess("reports/demo-snapshot"))   # doctest: +SKIP
     """
-    from zt_toolkit.report.pss_remediation import fenced
-
     auth, why = t.frame_or_note(assessment, "aws_auth")
     if auth is None:
         return Markdown(md_escape(f"No migration advice: aws-auth {why}"))

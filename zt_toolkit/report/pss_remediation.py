@@ -30,11 +30,12 @@ from typing import Any
 
 import yaml
 
+from zt_toolkit.report.markdown import is_k8s_name
+
 PSS_PREFIX = "pod-security.kubernetes.io/"
 LEVEL_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
 # DNS subdomain (RFC 1123): what Kubernetes accepts as an object name; container names and
 # namespaces are DNS labels, a subset
-_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _VERSION = re.compile(r"^(latest|v1\.(0|[1-9][0-9]*))$")
 
 # where the pod template sits in each patchable kind (Jobs and Pods are immutable there)
@@ -63,32 +64,6 @@ MANUAL = {
     "windowsHostProcess": "run without windowsOptions.hostProcess",
     "hostProbesAndHostLifecycle": "remove the host field from probes and lifecycle handlers",
 }
-
-
-def is_k8s_name(value: Any) -> bool:
-    """Whether ``value`` is a valid Kubernetes object name (RFC 1123 subdomain).
-
-    Examples
-    --------
-    >>> is_k8s_name("payment-gateway"), is_k8s_name("<script>"), is_k8s_name("a`b")
-    (True, False, False)
-    """
-    return isinstance(value, str) and bool(_K8S_NAME.match(value))
-
-
-def fenced(text: str, lang: str = "") -> str:
-    """A Markdown code block whose fence is longer than any backtick run inside ``text``.
-
-    Examples
-    --------
-    >>> print(fenced("kubectl get ns", "sh"))
-    ```sh
-    kubectl get ns
-    ```
-    """
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
 
 
 def _containers(spec: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:

@@ -30,14 +30,9 @@ from IPython.display import Markdown
 from zt_toolkit.errors import NotAssessed
 from zt_toolkit.frames import secrets as fs
 from zt_toolkit.report.charts import chart_layout, placeholder, plotly_escape, shorten
+from zt_toolkit.report.markdown import fenced, is_k8s_name
 from zt_toolkit.report.notebook import md_escape, plural
-from zt_toolkit.report.pss_remediation import (
-    TEMPLATE_PATHS,
-    fenced,
-    is_k8s_name,
-    patch_command,
-    patch_yaml,
-)
+from zt_toolkit.report.pss_remediation import TEMPLATE_PATHS, patch_command, patch_yaml
 from zt_toolkit.report.tables import KEY, empty_table, frame_or_note, resource_label
 from zt_toolkit.report.theme import STATUS_COLORS
 
