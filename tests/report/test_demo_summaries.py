@@ -35,8 +35,9 @@ def test_workload_identity_and_pss(demo):
 
 def test_images_secrets_logging_audit(demo):
     reg = zt.summarize_image_registries(demo)
-    assert "ECR (this account)" in set(reg["registry_type"])
-    assert "docker.io" in set(reg["registry"])
+    by_registry = reg.set_index("registry")["provenance"]
+    assert by_registry["111122223333.dkr.ecr.eu-west-1.amazonaws.com"] == "own-account ECR"
+    assert by_registry["docker.io"] == "Docker Hub"
     refs = zt.summarize_image_references(demo)
     assert (refs[["digest", "tag", "latest"]].sum(axis=1) == refs["containers"]).all()
     sec = zt.summarize_secret_consumption(demo).set_index("namespace")

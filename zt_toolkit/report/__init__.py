@@ -30,7 +30,6 @@ from zt_toolkit.report.charts import (
     plot_control_plane_logging,
     plot_failures_by_namespace,
     plot_image_references,
-    plot_image_registries,
     plot_matrix,
     plot_namespace_network_posture,
     plot_namespace_reachability,
@@ -48,9 +47,11 @@ from zt_toolkit.report.charts import (
 from zt_toolkit.report.export import build_summary, write_findings, write_findings_xlsx
 from zt_toolkit.report.images_view import (
     narrate_image_remediation,
+    plot_image_registries,
     plot_scan_age,
     plot_workload_vulnerabilities,
     summarize_image_provenance,
+    summarize_image_registries,
     summarize_mutable_references,
     summarize_repository_scanning,
     summarize_vulnerable_workloads,
@@ -95,7 +96,6 @@ from zt_toolkit.report.tables import (
     summarize_failures_appendix,
     summarize_failures_by_namespace,
     summarize_image_references,
-    summarize_image_registries,
     summarize_irsa_map,
     summarize_namespace_network_posture,
     summarize_namespace_pss,

@@ -364,33 +364,6 @@ def plot_pss_levels(assessment: Assessment) -> go.Figure:
     return chart_layout(fig, title, height=330, width=FIGURE_WIDTH)
 
 
-def plot_image_registries(assessment: Assessment, top: int = 12) -> go.Figure:
-    """Draw workloads per image registry, coloured by registry type."""
-    title = "Where running images come from (workloads per registry)"
-    s = t.summarize_image_registries(assessment)
-    empty = _empty_or(s, title, "No container.")
-    if empty is not None:
-        return empty
-    s = s.head(top)
-    palette = {"ECR (this account)": STATUS_COLORS["pass"], "ECR (other account)": "#4c9be8",
-               "ECR Public": "#1d5fa8", "Kubernetes registry": "#8e6cbf",
-               "Docker Hub": SEVERITY_COLORS["high"], "Quay": SEVERITY_COLORS["medium"],
-               "GitHub Container Registry": SEVERITY_COLORS["medium"]}
-    fig = go.Figure()
-    labels = [plotly_escape(r) for r in s["registry"]]
-    for rtype in dict.fromkeys(s["registry_type"]):
-        mask = (s["registry_type"] == rtype).tolist()
-        fig.add_bar(y=[lab for lab, m in zip(labels, mask, strict=True) if m],
-                    x=s.loc[mask, "workloads"], name=rtype, orientation="h",
-                    marker_color=palette.get(rtype, "#9aa5b1"),
-                    text=s.loc[mask, "workloads"], textposition="inside", textangle=0)
-    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
-    fig.update_xaxes(title_text="workloads")
-    rows = (len(fig.data) + 2) // 3
-    return chart_layout(fig, title, height=max(240, 120 + 26 * len(labels)) + 18 * rows,
-                   margin={"t": 60 + 18 * rows})
-
-
 def plot_image_references(assessment: Assessment) -> go.Figure:
     """Stack containers per namespace by image reference: digest, version tag, ``latest``."""
     title = "How images are referenced (containers per namespace)"

@@ -305,6 +305,69 @@ def plot_scan_age(assessment: Assessment) -> go.Figure:
     return chart_layout(fig, title, height=max(240, 120 + 26 * len(order)))
 
 
+PROVENANCE_COLORS = {
+    "own-account ECR": STATUS_COLORS["pass"], "other-account ECR": "#4c9be8",
+    "EKS add-on registry": "#9aa5b1", "ECR Public": "#1d5fa8",
+    "Docker Hub": SEVERITY_COLORS["high"], "other public registry": SEVERITY_COLORS["medium"],
+    "other private registry": "#8e6cbf", "unparseable": SEVERITY_COLORS["critical"],
+}
+
+
+def summarize_image_registries(assessment: Assessment) -> pd.DataFrame:
+    """Where running images come from: one row per registry, with its provenance class.
+
+    Columns: ``registry, provenance`` (:func:`zt_toolkit.frames.images.image_provenance`, the
+    class the checks use), ``images`` (distinct references), ``workloads``, ``namespaces``;
+    most workloads first.
+
+    Examples
+    --------
+    >>> summarize_image_registries(a).loc[0, ["registry", "provenance"]]   # doctest: +SKIP
+    """
+    cols = ["registry", "provenance", "images", "workloads", "namespaces"]
+    inv, why = _inventory(assessment)
+    if inv is None:
+        return t.empty_table(cols, f"Running images {why}.")
+    if inv.empty:
+        return t.empty_table(cols, "No running image.")
+    df = inv.assign(registry=inv["registry"].astype("string").fillna("(unparseable)"),
+                    workload=[t.resource_label(k, ns, n) for k, ns, n in
+                              zip(inv["kind"], inv["namespace"], inv["name"], strict=True)])
+    out = (df.groupby("registry")
+           .agg(provenance=("provenance", "first"), images=("image", "nunique"),
+                workloads=("workload", "nunique"), namespaces=("namespace", "nunique"))
+           .reset_index())
+    return out.sort_values(["workloads", "registry"], ascending=[False, True])[cols] \
+        .reset_index(drop=True)
+
+
+def plot_image_registries(assessment: Assessment, top: int = 12) -> go.Figure:
+    """Draw workloads per image registry, coloured by provenance class.
+
+    Examples
+    --------
+    >>> plot_image_registries(a).show()                                   # doctest: +SKIP
+    """
+    title = "Where running images come from (workloads per registry)"
+    s = summarize_image_registries(assessment)
+    if s.empty:
+        return placeholder(title, s.attrs.get("note") or "No running image.")
+    s = s.head(top)
+    labels = [plotly_escape(r) for r in s["registry"]]
+    fig = go.Figure()
+    for provenance in dict.fromkeys(s["provenance"]):
+        mask = (s["provenance"] == provenance).tolist()
+        fig.add_bar(y=[lab for lab, m in zip(labels, mask, strict=True) if m],
+                    x=s.loc[mask, "workloads"], name=provenance, orientation="h",
+                    marker_color=PROVENANCE_COLORS.get(provenance, MUTED),
+                    text=s.loc[mask, "workloads"], textposition="inside", textangle=0)
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
+    fig.update_xaxes(title_text="workloads")
+    rows = (len(fig.data) + 2) // 3
+    return chart_layout(fig, title, height=max(240, 120 + 26 * len(labels)) + 18 * rows,
+                        margin={"t": 60 + 18 * rows})
+
+
 def summarize_image_provenance(assessment: Assessment) -> pd.DataFrame:
     """Where running images come from, by provenance class.
 

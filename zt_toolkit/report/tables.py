@@ -879,62 +879,17 @@ def summarize_workload_identity(assessment: Assessment) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
-_ECR = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
-
-
-def image_registry(image: str) -> str:
-    """Return the registry host of an image reference (Docker Hub when none is named)."""
-    first, sep, _ = str(image).partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return "docker.io"
-
-
-def registry_class(registry: str, account_id: str | None) -> str:
-    """Name a registry for a reader: this account's ECR, another ECR, Docker Hub and so on."""
-    m = _ECR.match(registry)
-    if m:
-        return "ECR (this account)" if account_id and m.group(1) == account_id else \
-            "ECR (other account)"
-    return {"public.ecr.aws": "ECR Public", "docker.io": "Docker Hub",
-            "registry.k8s.io": "Kubernetes registry", "quay.io": "Quay",
-            "ghcr.io": "GitHub Container Registry", "gcr.io": "Google Container Registry",
-            "mcr.microsoft.com": "Microsoft Container Registry"}.get(registry, "Other registry")
-
-
 def image_reference_type(image: str) -> str:
-    """``digest`` (pinned), ``latest`` (``:latest`` or no tag) or ``tag``."""
-    image = str(image)
-    if "@sha256:" in image:
-        return "digest"
-    last = image.rsplit("/", 1)[-1]
-    tag = last.partition(":")[2]
-    return "latest" if tag in ("", "latest") else "tag"
+    """``digest`` (pinned), ``latest`` (``:latest`` or no tag) or ``tag``.
 
-
-def summarize_image_registries(assessment: Assessment) -> pd.DataFrame:
-    """Where the cluster's images come from: one row per registry.
-
-    Columns: ``registry, registry_type, images`` (distinct references), ``containers``,
-    ``workloads``, ``namespaces``; most workloads first.
+    A reference that does not parse counts as ``latest``: nothing pins what it pulls.
     """
-    cols = ["registry", "registry_type", "images", "containers", "workloads", "namespaces"]
-    c, why = frame_or_note(assessment, "containers")
-    if c is None:
-        return empty_table(cols, f"Image registries {why}.")
-    if c.empty:
-        return empty_table(cols, "No container to evaluate.")
-    account = assessment.snapshot.cluster.account_id
-    df = c.assign(registry=c["image"].map(image_registry),
-                  workload=[resource_label(k, n, m) for k, n, m in
-                            zip(c["kind"], c["namespace"], c["name"], strict=True)])
-    out = (df.groupby("registry")
-           .agg(images=("image", "nunique"), containers=("image", "size"),
-                workloads=("workload", "nunique"), namespaces=("namespace", "nunique"))
-           .reset_index())
-    out.insert(1, "registry_type", out["registry"].map(lambda r: registry_class(r, account)))
-    return out.sort_values(["workloads", "registry"], ascending=[False, True])[cols] \
-        .reset_index(drop=True)
+    from zt_toolkit.frames.images import try_parse_image_reference
+
+    ref = try_parse_image_reference(image)
+    if ref is not None and ref.digest:
+        return "digest"
+    return "tag" if ref is not None and ref.tag not in (None, "latest") else "latest"
 
 
 def summarize_image_references(assessment: Assessment) -> pd.DataFrame:
