@@ -273,7 +273,11 @@ def test_image_reference_type(image, kind):
 @pytest.mark.parametrize(("event", "category"), [
     ({"verb": "create", "resource": "pods", "subresource": "exec", "user": "alice"},
      "exec / attach into a pod"),
-    ({"verb": "patch", "resource": "configmaps", "name": "aws-auth"}, "aws-auth change"),
+    ({"verb": "patch", "resource": "configmaps", "namespace": "kube-system", "name": "aws-auth"},
+     "aws-auth change"),
+    # only kube-system/aws-auth maps IAM principals (as the check counts it)
+    ({"verb": "patch", "resource": "configmaps", "namespace": "shop", "name": "aws-auth"},
+     "other"),
     ({"verb": "create", "api_group": "rbac.authorization.k8s.io",
       "resource": "clusterrolebindings"}, "RBAC change"),
     ({"verb": "get", "resource": "version", "user": "system:anonymous"}, "anonymous request"),

@@ -1035,7 +1035,8 @@ def audit_event_category(event: dict[str, Any]) -> str:
         return "exec / attach into a pod"
     if sub == "portforward":
         return "port-forward to a pod"
-    if resource == "configmaps" and event.get("name") == "aws-auth" and verb in _WRITE_VERBS:
+    if (resource == "configmaps" and event.get("namespace") == "kube-system"
+            and event.get("name") == "aws-auth" and verb in _WRITE_VERBS):
         return "aws-auth change"
     # the query may not return objectRef.apiGroup: an RBAC resource name is enough then
     rbac = group == "rbac.authorization.k8s.io" or (not group and resource in _RBAC_RESOURCES)
