@@ -198,20 +198,30 @@ class _LaneKernel:
 
         if self.manager is not None and not run_sync(self.manager.is_alive)():
             self.shutdown()  # it died (a notebook crashed it): the next one gets a new kernel
+        if self.manager is not None and self.used and not self._reset():
+            self.shutdown()  # a kernel that cannot be reset is replaced, never reused dirty
         if self.manager is None:
             self.manager = _kernel_manager_class()(kernel_name=KERNEL_NAME)
             run_sync(self.manager.start_kernel)()
-        elif self.used:
-            client = self.manager.client()
+        self.used = True
+        return self.manager
+
+    def _reset(self) -> bool:
+        """Clear the user namespace (imported modules stay); False when that failed."""
+        from jupyter_core.utils import run_sync
+
+        client = self.manager.client()
+        try:
             client.start_channels()
             run_sync(client.wait_for_ready)(timeout=60)
             reply = run_sync(client.execute_interactive)(
                 "get_ipython().reset(new_session=False)", silent=True, store_history=False,
                 timeout=60)
-            if reply["content"].get("status") != "ok":
-                raise ReportError(f"the kernel could not be reset: {reply['content']}")
-        self.used = True
-        return self.manager
+        except Exception as exc:  # timeout, channel error
+            log.warning("kernel reset failed (%s: %s): starting a new kernel",
+                        type(exc).__name__, exc)
+            return False
+        return reply["content"].get("status") == "ok"
 
     def close_clients(self) -> None:
         """Stop the channels of the clients opened since the last call (papermill's too)."""
