@@ -9,7 +9,7 @@ import plotly.io as pio
 import pytest
 
 from tests.report.factories import assessment_of, frame, row
-from zt_toolkit.report import charts, images_view, theme
+from zt_toolkit.report import audit_view, charts, images_view, theme
 from zt_toolkit.report.pdf import BrowserNotFoundError, find_browser
 
 EVIL = "<script>alert(1)</script>"
@@ -147,7 +147,7 @@ def test_frame_based_charts_degrade_without_frames(mixed):
     a.frames = NoFrames()
     for plot in (charts.plot_namespace_network_posture, charts.plot_workload_identity,
                  charts.plot_pss_levels, images_view.plot_image_registries,
-                 charts.plot_image_references, charts.plot_control_plane_logging):
+                 images_view.plot_image_references, audit_view.plot_control_plane_logging):
         fig = plot(a)
         assert isinstance(fig, go.Figure) and not fig.data, plot.__name__
         assert fig.layout.annotations[0].text, plot.__name__

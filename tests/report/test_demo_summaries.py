@@ -9,7 +9,7 @@ import plotly.io as pio
 import pytest
 
 import zt_toolkit.report as zt
-from zt_toolkit.report import notebook, tables
+from zt_toolkit.report import audit_view, notebook, tables
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "examples" / "acme-shop.yaml"
@@ -44,7 +44,7 @@ def test_images_secrets_logging_audit(demo):
     assert sec.loc["payments", "secret_store"] >= 1
     assert (sec["workloads"] >= sec[["env", "volume", "secret_store"]].max(axis=1)).all()
     log = zt.summarize_control_plane_logging(demo).set_index("log_type")
-    assert list(log.index) == list(tables.CONTROL_PLANE_LOG_TYPES)
+    assert list(log.index) == list(audit_view.CONTROL_PLANE_LOG_TYPES)
     assert log["required"].sum() == 3
     events = zt.summarize_audit_events(demo)
     assert "exec / attach into a pod" in set(events["category"])

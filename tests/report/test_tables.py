@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.report.factories import assessment_of, frame, row
-from zt_toolkit.report import scores
+from zt_toolkit.report import audit_view, images_view, scores
 from zt_toolkit.report import tables as t
 from zt_toolkit.report.notebook import md_escape, narrate_pillar
 
@@ -267,7 +267,7 @@ def test_summarize_unassessed_checks(mixed):
     ("Not An Image!", "latest"),
 ])
 def test_image_reference_type(image, kind):
-    assert t.image_reference_type(image) == kind
+    assert images_view.image_reference_type(image) == kind
 
 
 @pytest.mark.parametrize(("event", "category"), [
@@ -287,7 +287,7 @@ def test_image_reference_type(image, kind):
     ({"verb": "get", "resource": "pods"}, "other"),
 ])
 def test_audit_event_category(event, category):
-    assert t.audit_event_category(event) == category
+    assert audit_view.audit_event_category(event) == category
 
 
 # ------------------------------------------------------------------------------------------

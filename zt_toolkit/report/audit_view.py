@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from IPython.display import Markdown
@@ -39,7 +40,12 @@ from zt_toolkit.frames.audit import (
     untolerated_taints,
 )
 from zt_toolkit.report import tables as t
-from zt_toolkit.report.charts import placeholder, plotly_escape
+from zt_toolkit.report.charts import (
+    chart_layout,
+    placeholder,
+    placeholder_if_empty,
+    plotly_escape,
+)
 from zt_toolkit.report.markdown import fenced, is_k8s_name
 from zt_toolkit.report.notebook import md_escape, plural
 from zt_toolkit.report.theme import MUTED, SEVERITY_COLORS, STATUS_COLORS
@@ -51,7 +57,175 @@ if TYPE_CHECKING:
 SUSPICIOUS_CHECK = "audit_suspicious_activity_absent"
 LOGGING_CHECK = "eks_control_plane_logging_enabled"
 RETENTION_CHECK = "eks_log_retention_configured"
-LOG_TYPES = t.CONTROL_PLANE_LOG_TYPES
+
+
+
+# ------------------------------------------------------------------------------------------
+# control-plane log types and audit events (shared with the tables below)
+# ------------------------------------------------------------------------------------------
+
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+
+_LOG_PURPOSE = {
+    "api": "API server requests (who called what)",
+    "audit": "Kubernetes audit trail: who changed what, when",
+    "authenticator": "IAM principal behind each Kubernetes identity",
+    "controllerManager": "controller decisions (useful for incident timelines)",
+    "scheduler": "scheduling decisions (rarely needed for security)",
+}
+
+
+_LOG_REQUIRED = ("api", "audit", "authenticator")
+
+
+def summarize_control_plane_logging(assessment: Assessment) -> pd.DataFrame:
+    """List the five EKS control-plane log types: enabled or not, and what each is for.
+
+    Columns: ``log_type, enabled, required`` (api, audit and authenticator are the zero-trust
+    minimum), ``purpose``.
+    """
+    cols = ["log_type", "enabled", "required", "purpose"]
+    c, why = t.frame_or_note(assessment, "eks_cluster")
+    if c is None or c.empty:
+        return t.empty_table(cols, f"Control-plane logging {why or 'not collected'}.")
+    enabled = set(c.iloc[0]["logging_enabled"] or ())
+    return pd.DataFrame([{"log_type": t, "enabled": t in enabled, "required": t in _LOG_REQUIRED,
+                          "purpose": _LOG_PURPOSE[t]} for t in CONTROL_PLANE_LOG_TYPES])[cols]
+
+
+AUDIT_EVENT_FRAME = "audit_events"
+
+
+#: What an audit event means for an investigator, most alarming first.
+AUDIT_EVENT_CATEGORIES = ("exec / attach into a pod", "port-forward to a pod", "aws-auth change",
+                          "RBAC change", "anonymous request", "denied secret read",
+                          "denied request", "secret read", "other")
+
+
+_WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+
+
+_RBAC_RESOURCES = {"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
+
+
+def audit_event_category(event: dict[str, Any]) -> str:
+    """Name what an audit event means for an investigator (exec into a pod, RBAC change …).
+
+    One of :data:`AUDIT_EVENT_CATEGORIES`, the first that applies.
+    """
+    verb = str(event.get("verb") or "")
+    resource = str(event.get("resource") or "")
+    sub = str(event.get("subresource") or "")
+    user = str(event.get("user") or "")
+    code = event.get("response_code")
+    groups = event.get("groups") or ()
+    group = event.get("api_group") if isinstance(event.get("api_group"), str) else ""
+    if sub in ("exec", "attach"):
+        return "exec / attach into a pod"
+    if sub == "portforward":
+        return "port-forward to a pod"
+    if (resource == "configmaps" and event.get("namespace") == "kube-system"
+            and event.get("name") == "aws-auth" and verb in _WRITE_VERBS):
+        return "aws-auth change"
+    # the query may not return objectRef.apiGroup: an RBAC resource name is enough then
+    rbac = group == "rbac.authorization.k8s.io" or (not group and resource in _RBAC_RESOURCES)
+    if rbac and verb in _WRITE_VERBS:
+        return "RBAC change"
+    if user == "system:anonymous" or "system:unauthenticated" in groups:
+        return "anonymous request"
+    denied = isinstance(code, (int, np.integer)) and int(code) in (401, 403)
+    if resource == "secrets" and denied:
+        return "denied secret read"
+    if denied:
+        return "denied request"
+    if resource == "secrets" and verb in ("get", "list", "watch"):
+        return "secret read"
+    return "other"
+
+
+def audit_events_with_category(assessment: Assessment) -> tuple[pd.DataFrame | None, str]:
+    """Audit events with a ``ts`` (UTC) and a ``category`` column, or ``(None, why)``."""
+    ev, why = t.frame_or_note(assessment, AUDIT_EVENT_FRAME)
+    if ev is None:
+        return None, why
+    if ev.empty:
+        return ev.assign(ts=pd.Series(dtype="datetime64[ns, UTC]"),
+                         category=pd.Series(dtype=str)), ""
+    time_col = t.first_column(ev, ("timestamp", "time", "event_time"))
+    if time_col is None:
+        return None, "not available: audit events carry no timestamp"
+    records = ev.to_dict(orient="records")
+    return ev.assign(ts=pd.to_datetime(ev[time_col], utc=True, errors="coerce",
+                                       format="ISO8601"),
+                     category=[audit_event_category(r) for r in records]), ""
+
+
+def summarize_audit_events(assessment: Assessment) -> pd.DataFrame:
+    """Audit-log events recorded in the snapshot, per category: count, first and last, who.
+
+    Reads the ``audit_events`` frame (recorded CloudWatch Logs Insights results). Columns:
+    ``category, events, first_seen, last_seen, principals``; most events first.
+    """
+    cols = ["category", "events", "first_seen", "last_seen", "principals"]
+    ev, why = audit_events_with_category(assessment)
+    if ev is None:
+        return t.empty_table(cols, f"Audit-log events {why}.")
+    if ev.empty:
+        return t.empty_table(cols, "The recorded audit-log queries returned no event.")
+    who = ev["user"].astype("string").fillna("") if "user" in ev.columns else ""
+    df = pd.DataFrame({"category": ev["category"], "ts": ev["ts"], "who": who})
+    out = (df.groupby("category")
+           .agg(events=("ts", "size"), first_seen=("ts", "min"), last_seen=("ts", "max"),
+                principals=("who", lambda s: t.join_examples(sorted(set(s) - {""}))))
+           .reset_index().sort_values(["events", "category"], ascending=[False, True]))
+    return out[cols].reset_index(drop=True)
+
+
+def summarize_audit_queries(assessment: Assessment) -> pd.DataFrame:
+    """The CloudWatch Logs Insights queries run over the audit log, named, with their window.
+
+    Columns: ``query, window, status, results, text`` — so that the client can re-run them.
+    """
+    cols = ["query", "window", "status", "results", "text"]
+    q, why = t.frame_or_note(assessment, "audit_queries")
+    if q is None:
+        return t.empty_table(cols, f"Audit-log queries {why}.")
+    if q.empty:
+        return t.empty_table(cols, "No audit-log query was recorded in the snapshot.")
+    window = q["window_start"].fillna("?") + " → " + q["window_end"].fillna("?")
+    return pd.DataFrame({
+        "query": q["name"].fillna(q["query_id"]), "window": window,
+        "status": q["status"].fillna("unknown"), "results": q["results"],
+        "text": q["query"].fillna(""),
+    })[cols].reset_index(drop=True)
+
+
+def plot_control_plane_logging(assessment: Assessment) -> go.Figure:
+    """Draw the five control-plane log types as tiles: enabled, or missing (required or not)."""
+    title = "EKS control-plane logs sent to CloudWatch"
+    s = summarize_control_plane_logging(assessment)
+    empty = placeholder_if_empty(s, title, "Control-plane logging not collected.")
+    if empty is not None:
+        return empty
+    states = ["enabled" if e else "missing (required)" if r else "missing (optional)"
+              for e, r in zip(s["enabled"], s["required"], strict=True)]
+    colors = {"enabled": STATUS_COLORS["pass"], "missing (required)": STATUS_COLORS["fail"],
+              "missing (optional)": STATUS_COLORS["not_applicable"]}
+    fig = go.Figure()
+    for state in colors:
+        mask = [st == state for st in states]
+        if not any(mask):
+            continue
+        fig.add_bar(x=[lt for lt, m in zip(s["log_type"], mask, strict=True) if m],
+                    y=[1] * sum(mask), name=state, marker_color=colors[state],
+                    text=[state] * sum(mask), textposition="inside", insidetextanchor="middle",
+                    hoverinfo="x+name")
+    fig.update_yaxes(visible=False, range=[0, 1])
+    fig.update_xaxes(categoryorder="array", categoryarray=list(CONTROL_PLANE_LOG_TYPES),
+                     showgrid=False)
+    return chart_layout(fig, title, height=220, bargap=0.06)
+
 
 
 def _params(assessment: Assessment, check_id: str) -> dict[str, Any]:
@@ -193,7 +367,7 @@ def _target(e: Any) -> str:
 
 def _event_rows(assessment: Assessment) -> tuple[pd.DataFrame | None, str]:
     """Deduplicated audit events with every column of the event log plus ``ts``."""
-    ev, why = t.frame_or_note(assessment, t.AUDIT_EVENT_FRAME)
+    ev, why = t.frame_or_note(assessment, AUDIT_EVENT_FRAME)
     if ev is None:
         return None, why
     if ev.empty:
@@ -212,7 +386,7 @@ def _event_rows(assessment: Assessment) -> tuple[pd.DataFrame | None, str]:
         counted = [c for c in SUSPICIOUS_CATEGORIES if masks[c].iloc[i]]
         rows.append({
             "ts": pd.to_datetime(e.timestamp, utc=True, errors="coerce", format="ISO8601"),
-            "category": t.audit_event_category(e._asdict()),
+            "category": audit_event_category(e._asdict()),
             "user": user, "groups": ", ".join(groups),
             "principal_type": principal_type(user, groups, arn, bool(baseline.iloc[i])),
             "iam_principal": arn, "mapped_by": how, "verb": _text(e.verb),
@@ -298,7 +472,7 @@ def plot_audit_event_timeline(assessment: Assessment) -> go.Figure:
     ev = ev.dropna(subset=["ts"])
     if ev.empty:
         return placeholder(title, "The recorded audit-log queries returned no event.")
-    order = [c for c in t.AUDIT_EVENT_CATEGORIES if c in set(ev["category"])]
+    order = [c for c in AUDIT_EVENT_CATEGORIES if c in set(ev["category"])]
     fig = go.Figure()
     for kind in PRINCIPAL_TYPES:
         for suspicious in (True, False):
@@ -394,7 +568,7 @@ def summarize_log_coverage(assessment: Assessment) -> pd.DataFrame:
     else:
         enabled = set(clusters.iloc[0]["logging_enabled"] or ())
         entries = (_describe_cluster(assessment).get("logging") or {}).get("clusterLogging") or []
-        for log_type in LOG_TYPES:
+        for log_type in CONTROL_PLANE_LOG_TYPES:
             said = [f"clusterLogging[{i}] {'enabled' if e.get('enabled') else 'disabled'}"
                     for i, e in enumerate(entries) if log_type in (e.get("types") or ())]
             on = log_type in enabled
@@ -403,7 +577,7 @@ def summarize_log_coverage(assessment: Assessment) -> pd.DataFrame:
                 "item": f"log type {log_type}", "value": "enabled" if on else "disabled",
                 "status": ("pass" if on else "fail") if need else ("pass" if on else None),
                 "note": ("; ".join(said) or "in no clusterLogging entry") + " — "
-                        + t._LOG_PURPOSE[log_type] + ("" if need else " (optional)")})
+                        + _LOG_PURPOSE[log_type] + ("" if need else " (optional)")})
     group_name = cluster_log_group(assessment)
     groups, why = t.frame_or_note(assessment, "log_groups")
     if groups is None:

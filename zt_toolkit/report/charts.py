@@ -74,7 +74,8 @@ def placeholder(title: str, note: str) -> go.Figure:
     return chart_layout(fig, title, height=170, margin={"t": 50, "b": 20})
 
 
-def _empty_or(df: pd.DataFrame, title: str, default: str) -> go.Figure | None:
+def placeholder_if_empty(df: pd.DataFrame, title: str, default: str) -> go.Figure | None:
+    """A placeholder naming why (the frame's note, else ``default``) when ``df`` is empty."""
     if df.empty:
         return placeholder(title, df.attrs.get("note") or default)
     return None
@@ -174,7 +175,7 @@ def plot_check_status(findings: pd.DataFrame, pillar: str | Pillar) -> go.Figure
     """
     c = t.summarize_check_results(findings, pillar)
     title = f"{t.pillar_title(pillar)}: results per check (resources)"
-    empty = _empty_or(c, title, "No check ran.")
+    empty = placeholder_if_empty(c, title, "No check ran.")
     if empty is not None:
         return empty
     labels = [f"{plotly_escape(t.short_label(cid))} ({sev[:1].upper()})"
@@ -211,7 +212,7 @@ def plot_failures_by_namespace(findings: pd.DataFrame, pillar: str | Pillar | No
     s = t.summarize_failures_by_namespace(findings, pillar)
     scope = f"{t.pillar_title(pillar)}: " if pillar is not None else ""
     title = f"{scope}open failures per namespace"
-    empty = _empty_or(s, title, "No open failure.")
+    empty = placeholder_if_empty(s, title, "No open failure.")
     if empty is not None:
         return empty
     s = s.head(top)
@@ -234,7 +235,7 @@ def plot_failures_by_namespace(findings: pd.DataFrame, pillar: str | Pillar | No
 def plot_matrix(matrix: pd.DataFrame, title: str, max_rows: int = 30,
                 row_label: str = "resource") -> go.Figure:
     """Draw a resources × checks outcome matrix (from ``summarize_resource_matrix``)."""
-    empty = _empty_or(matrix, title, "Nothing to show.")
+    empty = placeholder_if_empty(matrix, title, "Nothing to show.")
     if empty is not None:
         return empty
     checks = [c for c in matrix.columns if c not in t.KEY]
@@ -289,7 +290,7 @@ def plot_namespace_network_posture(assessment: Assessment) -> go.Figure:
     """Draw namespaces × NetworkPolicy controls (policy present, default-deny in and out)."""
     title = "NetworkPolicy posture per namespace"
     s = t.summarize_namespace_network_posture(assessment)
-    empty = _empty_or(s, title, "No namespace evaluated.")
+    empty = placeholder_if_empty(s, title, "No namespace evaluated.")
     if empty is not None:
         return empty
     checks = [c for c in t.NETWORK_POSTURE_CHECKS if c in s.columns]
@@ -307,8 +308,9 @@ def plot_subject_rights(findings: pd.DataFrame, max_rows: int = 25) -> go.Figure
 # ------------------------------------------------------------------------------------------
 # pillar-specific charts
 # ------------------------------------------------------------------------------------------
-def _grouped_bars(df: pd.DataFrame, category: str, series: Sequence[tuple[str, str, str]],
-                  title: str, xaxis: str, barmode: str = "stack", top: int = 15) -> go.Figure:
+def grouped_bars(df: pd.DataFrame, category: str, series: Sequence[tuple[str, str, str]],
+                 title: str, xaxis: str, barmode: str = "stack", top: int = 15) -> go.Figure:
+    """Horizontal bars per ``category`` row, one series per (column, name, colour)."""
     df = df.head(top)
     labels = [plotly_escape(v) for v in df[category]]
     fig = go.Figure()
@@ -325,11 +327,11 @@ def plot_workload_identity(assessment: Assessment) -> go.Figure:
     """Compare, per namespace, workloads with an IAM role, on the default SA, with a token."""
     title = "Workload identity per namespace"
     s = t.summarize_workload_identity(assessment)
-    empty = _empty_or(s, title, "No workload.")
+    empty = placeholder_if_empty(s, title, "No workload.")
     if empty is not None:
         return empty
     s = s.fillna({"aws_role": 0})
-    return _grouped_bars(s, "namespace", [
+    return grouped_bars(s, "namespace", [
         ("workloads", "Workloads", "#9aa5b1"),
         ("aws_role", "With an IAM role (IRSA)", STATUS_COLORS["pass"]),
         ("default_service_account", "On the default service account", SEVERITY_COLORS["medium"]),
@@ -341,7 +343,7 @@ def plot_pss_levels(assessment: Assessment) -> go.Figure:
     """Count namespaces and workloads per Pod Security Admission enforce level."""
     title = "Pod Security Admission: enforce level of non-system namespaces"
     s = t.summarize_namespace_pss(assessment)
-    empty = _empty_or(s, title, "No namespace.")
+    empty = placeholder_if_empty(s, title, "No namespace.")
     if empty is not None:
         return empty
     levels = ["—", "privileged", "baseline", "restricted"]
@@ -362,47 +364,6 @@ def plot_pss_levels(assessment: Assessment) -> go.Figure:
                     textposition="inside", textangle=0)
     fig.update_layout(barmode="stack")
     return chart_layout(fig, title, height=330, width=FIGURE_WIDTH)
-
-
-def plot_image_references(assessment: Assessment) -> go.Figure:
-    """Stack containers per namespace by image reference: digest, version tag, ``latest``."""
-    title = "How images are referenced (containers per namespace)"
-    s = t.summarize_image_references(assessment)
-    empty = _empty_or(s, title, "No container.")
-    if empty is not None:
-        return empty
-    return _grouped_bars(s, "namespace", [
-        ("digest", "Pinned by digest", STATUS_COLORS["pass"]),
-        ("tag", "Version tag (mutable unless the repository is immutable)",
-         SEVERITY_COLORS["low"]),
-        ("latest", "latest or no tag", STATUS_COLORS["fail"]),
-    ], title, "containers")
-
-
-def plot_control_plane_logging(assessment: Assessment) -> go.Figure:
-    """Draw the five control-plane log types as tiles: enabled, or missing (required or not)."""
-    title = "EKS control-plane logs sent to CloudWatch"
-    s = t.summarize_control_plane_logging(assessment)
-    empty = _empty_or(s, title, "Control-plane logging not collected.")
-    if empty is not None:
-        return empty
-    states = ["enabled" if e else "missing (required)" if r else "missing (optional)"
-              for e, r in zip(s["enabled"], s["required"], strict=True)]
-    colors = {"enabled": STATUS_COLORS["pass"], "missing (required)": STATUS_COLORS["fail"],
-              "missing (optional)": STATUS_COLORS["not_applicable"]}
-    fig = go.Figure()
-    for state in colors:
-        mask = [st == state for st in states]
-        if not any(mask):
-            continue
-        fig.add_bar(x=[lt for lt, m in zip(s["log_type"], mask, strict=True) if m],
-                    y=[1] * sum(mask), name=state, marker_color=colors[state],
-                    text=[state] * sum(mask), textposition="inside", insidetextanchor="middle",
-                    hoverinfo="x+name")
-    fig.update_yaxes(visible=False, range=[0, 1])
-    fig.update_xaxes(categoryorder="array", categoryarray=list(t.CONTROL_PLANE_LOG_TYPES),
-                     showgrid=False)
-    return chart_layout(fig, title, height=220, bargap=0.06)
 
 
 def plot_unassessed_by_pillar(findings: pd.DataFrame) -> go.Figure:
@@ -436,7 +397,7 @@ def plot_pss_readiness(assessment: Assessment) -> go.Figure:
     """
     title = "Workloads Pod Security Admission would reject, per namespace and level"
     s = t.summarize_pss_readiness(assessment)
-    empty = _empty_or(s, title, "No namespace.")
+    empty = placeholder_if_empty(s, title, "No namespace.")
     if empty is not None:
         return empty
     wide = s.pivot_table(index="namespace", columns="level", values="rejected", aggfunc="first",
@@ -446,7 +407,7 @@ def plot_pss_readiness(assessment: Assessment) -> go.Figure:
                                                    ascending=False).reset_index()
     if wide.empty:
         return placeholder(title, "No workload in a non-system namespace.")
-    return _grouped_bars(wide, "namespace", [
+    return grouped_bars(wide, "namespace", [
         ("workloads", "Workloads", "#9aa5b1"),
         ("baseline", "Rejected at baseline", SEVERITY_COLORS["high"]),
         ("restricted", "Rejected at restricted", SEVERITY_COLORS["medium"]),
@@ -647,7 +608,7 @@ def plot_compromise_reach(assessment: Assessment, top: int = 15) -> go.Figure:
     """
     title = "What a compromised workload reaches"
     s = t.summarize_irsa_map(assessment)
-    empty = _empty_or(s, title, "No workload holds an IAM role or a risky right.")
+    empty = placeholder_if_empty(s, title, "No workload holds an IAM role or a risky right.")
     if empty is not None:
         return empty
     g = (s.groupby("workload", sort=False)
@@ -658,7 +619,7 @@ def plot_compromise_reach(assessment: Assessment, top: int = 15) -> go.Figure:
     if g.empty:
         return placeholder(title, "No workload reaches a risky Kubernetes right or AWS action.")
     g = g.sort_values(["k8s", "aws", "workload"], ascending=[False, False, True])
-    return _grouped_bars(g, "workload", [
+    return grouped_bars(g, "workload", [
         ("k8s", "Risky Kubernetes rights (classes)", STATUS_COLORS["fail"]),
         ("aws", "Risky AWS action categories", SEVERITY_COLORS["high"]),
     ], title, "count", barmode="group", top=top)

@@ -23,7 +23,14 @@ import plotly.graph_objects as go
 from IPython.display import Markdown
 
 from zt_toolkit.report import tables as t
-from zt_toolkit.report.charts import chart_layout, placeholder, plotly_escape, shorten
+from zt_toolkit.report.charts import (
+    chart_layout,
+    grouped_bars,
+    placeholder,
+    placeholder_if_empty,
+    plotly_escape,
+    shorten,
+)
 from zt_toolkit.report.markdown import fenced, is_k8s_name
 from zt_toolkit.report.notebook import md_escape, plural
 from zt_toolkit.report.theme import MUTED, SEVERITY_COLORS, SEVERITY_LABELS, STATUS_COLORS
@@ -718,3 +725,55 @@ def _ecr_name(value: Any) -> bool:
 
     return isinstance(value, str) and re.fullmatch(r"[a-z0-9][a-z0-9._/:-]*", value) is not None
 
+
+# ------------------------------------------------------------------------------------------
+# how images are referenced (from the workload specs)
+# ------------------------------------------------------------------------------------------
+
+def image_reference_type(image: str) -> str:
+    """``digest`` (pinned), ``latest`` (``:latest`` or no tag) or ``tag``.
+
+    A reference that does not parse counts as ``latest``: nothing pins what it pulls.
+    """
+    from zt_toolkit.frames.images import try_parse_image_reference
+
+    ref = try_parse_image_reference(image)
+    if ref is not None and ref.digest:
+        return "digest"
+    return "tag" if ref is not None and ref.tag not in (None, "latest") else "latest"
+
+
+def summarize_image_references(assessment: Assessment) -> pd.DataFrame:
+    """How images are referenced, per namespace: pinned by digest, by tag, or ``latest``.
+
+    Columns: ``namespace, digest, tag, latest, containers``.
+    """
+    cols = ["namespace", "digest", "tag", "latest", "containers"]
+    c, why = t.frame_or_note(assessment, "containers")
+    if c is None:
+        return t.empty_table(cols, f"Image references {why}.")
+    if c.empty:
+        return t.empty_table(cols, "No container to evaluate.")
+    kinds = c["image"].map(image_reference_type)
+    out = (pd.crosstab(c["namespace"], kinds)
+           .reindex(columns=["digest", "tag", "latest"], fill_value=0).astype(int))
+    out["containers"] = out.sum(axis=1)
+    out.index.name = "namespace"
+    out.columns.name = None
+    return out.reset_index().sort_values(["latest", "containers"], ascending=False)[cols] \
+        .reset_index(drop=True)
+
+
+def plot_image_references(assessment: Assessment) -> go.Figure:
+    """Stack containers per namespace by image reference: digest, version tag, ``latest``."""
+    title = "How images are referenced (containers per namespace)"
+    s = summarize_image_references(assessment)
+    empty = placeholder_if_empty(s, title, "No container.")
+    if empty is not None:
+        return empty
+    return grouped_bars(s, "namespace", [
+        ("digest", "Pinned by digest", STATUS_COLORS["pass"]),
+        ("tag", "Version tag (mutable unless the repository is immutable)",
+         SEVERITY_COLORS["low"]),
+        ("latest", "latest or no tag", STATUS_COLORS["fail"]),
+    ], title, "containers")

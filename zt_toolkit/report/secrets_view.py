@@ -962,3 +962,82 @@ def narrate_secrets_remediation(assessment: Assessment) -> Markdown:
     parts.append(_rotation_steps(assessment))
     parts.append(_storage_steps(assessment))
     return Markdown("\n\n".join(p for p in parts if p))
+
+
+# ------------------------------------------------------------------------------------------
+# secret use per namespace (the overview beside the matrix)
+# ------------------------------------------------------------------------------------------
+
+SECRETS_STORE_DRIVER = "secrets-store.csi.k8s.io"
+
+
+_VIA_ENV = ("env", "envFrom")
+
+
+_VIA_FILES = ("volume", "projected")
+
+
+def summarize_secret_consumption(assessment: Assessment) -> pd.DataFrame:
+    """How workloads consume secrets, per namespace (system namespaces left out).
+
+    A workload counts once in each way it uses: ``env`` (``secretKeyRef`` / ``envFrom``: the
+    value ends up in the process environment, crash dumps and child processes), ``volume`` (a
+    Secret mounted as files) and ``secret_store`` (the value comes from an external store:
+    Secrets Store CSI, Vault injection, or a Secret written by External Secrets). ``none``
+    counts workloads that read no secret. Columns: ``namespace, workloads, env, volume,
+    secret_store, none``. Reads the ``secret_consumers`` frame, or the containers and volumes
+    when that frame is not available.
+    """
+    cols = ["namespace", "workloads", "env", "volume", "secret_store", "none"]
+    w, why = frame_or_note(assessment, "workloads")
+    if w is None:
+        return empty_table(cols, f"Secret consumption {why}.")
+    keys = [tuple(x) for x in w[~w["system"].astype(bool)][KEY].values.tolist()]
+    if not keys:
+        return empty_table(cols, "No workload outside the system namespaces.")
+    ways = _secret_ways(assessment)
+    if ways is None:
+        return empty_table(cols, "Secret consumption not available: containers were not collected.")
+    env_keys, vol_keys, ext_keys = ways
+    df = pd.DataFrame(keys, columns=KEY)
+    df["env"] = [k in env_keys for k in keys]
+    df["volume"] = [k in vol_keys for k in keys]
+    df["secret_store"] = [k in ext_keys for k in keys]
+    df["none"] = ~(df["env"] | df["volume"] | df["secret_store"])
+    out = (df.groupby("namespace")
+           .agg(workloads=("name", "size"), env=("env", "sum"), volume=("volume", "sum"),
+                secret_store=("secret_store", "sum"), none=("none", "sum"))
+           .reset_index().sort_values(["env", "workloads", "namespace"],
+                                      ascending=[False, False, True]))
+    return out[cols].reset_index(drop=True)
+
+
+_Keys = set[tuple[str, str, str]]
+
+
+def _secret_ways(assessment: Assessment) -> tuple[_Keys, _Keys, _Keys] | None:
+    """Workload keys that read secrets from env, from files, and from an external store."""
+    sc, _ = frame_or_note(assessment, "secret_consumers")
+    if sc is not None:
+        def keys(mask: pd.Series) -> _Keys:
+            return set(map(tuple, sc[mask][KEY].values.tolist()))
+
+        return (keys(sc["via"].isin(_VIA_ENV)), keys(sc["via"].isin(_VIA_FILES)),
+                keys(sc["external"].astype(bool)))
+    c, _ = frame_or_note(assessment, "containers")
+    if c is None:
+        return None
+    env_keys = {
+        (k, ns, n) for k, ns, n, refs, env_from in
+        zip(c["kind"], c["namespace"], c["name"], c["env_secret_refs"], c["env_from_secrets"],
+            strict=True)
+        if len(refs or ()) or len(env_from or ())
+    }
+    vol_keys: _Keys = set()
+    ext_keys: _Keys = set()
+    v, _ = frame_or_note(assessment, "volumes")
+    if v is not None and not v.empty:
+        vol_keys = set(map(tuple, v[v["volume_type"] == "secret"][KEY].values.tolist()))
+        csi = v["csi_driver"].astype("string").fillna("") == SECRETS_STORE_DRIVER
+        ext_keys = set(map(tuple, v[csi][KEY].values.tolist()))
+    return env_keys, vol_keys, ext_keys

@@ -4,6 +4,8 @@ Every function takes the findings frame (fixed schema, see
 :data:`zt_toolkit.checks.model.FINDINGS_COLUMNS`) or an :class:`~zt_toolkit.assessment.Assessment`
 and returns a new DataFrame with snake_case columns; values stay raw (unescaped) so that the same
 frames feed CSV exports. :func:`render_table` turns any of them into escaped HTML for the report.
+The images, secrets and audit pillars keep their summaries, charts and narrative together in
+``report/images_view.py``, ``secrets_view.py`` and ``audit_view.py``.
 
 A summary that needs a frame the snapshot lacks returns an empty frame whose ``attrs["note"]``
 says what was not collected and why; it never presents missing data as a clean result.
@@ -204,7 +206,8 @@ def _pillar_rank(values: pd.Series) -> pd.Series:
     return values.map(order).fillna(len(order)).astype(int)
 
 
-def _examples(labels: Iterable[str], limit: int = 3) -> str:
+def join_examples(labels: Iterable[str], limit: int = 3) -> str:
+    """Up to ``limit`` labels joined with commas, and how many more ("a, b and 3 more")."""
     labels = list(dict.fromkeys(labels))
     text = ", ".join(labels[:limit])
     return text + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
@@ -289,7 +292,7 @@ def summarize_checks(findings: pd.DataFrame) -> pd.DataFrame:
     meta["severity"] = (graded.sort_values(["_settled", "_v"], kind="stable")
                         .groupby("check_id", sort=False)["severity"].first())
     offenders = (f[f["outcome"] == "fail"].sort_values(["namespace", "name"])
-                 .groupby("check_id")["label"].agg(_examples))
+                 .groupby("check_id")["label"].agg(join_examples))
     out = meta.join(counts).reset_index()
     out["title"] = out["check_id"].map(check_title)
     out["resources"] = out["pass"] + out["fail"] + out["waived"]
@@ -373,7 +376,7 @@ def summarize_top_risks(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
                         zip(f["kind"], f["namespace"], f["name"], strict=True)])
     g = (f.sort_values(["namespace", "name"]).groupby("check_id", sort=False)
          .agg(severity=("severity", "first"), pillar=("pillar", "first"),
-              affected=("label", "size"), examples=("label", _examples),
+              affected=("label", "size"), examples=("label", join_examples),
               remediation=("remediation", "first"))
          .reset_index())
     g = g.assign(_v=_severity_rank(g["severity"]))
@@ -476,7 +479,7 @@ def summarize_waivers(findings: pd.DataFrame) -> pd.DataFrame:
     )
     g = (f.groupby(["source", "check_id", "reason"], sort=False)
          .agg(severity=("severity", "first"), resources=("label", "size"),
-              examples=("label", _examples))
+              examples=("label", join_examples))
          .reset_index())
     g["check"] = g["check_id"].map(check_title)
     g = g.assign(_v=_severity_rank(g["severity"]))
@@ -877,238 +880,6 @@ def summarize_workload_identity(assessment: Assessment) -> pd.DataFrame:
         out["aws_role"] = pd.NA
         out.attrs["note"] = "Service accounts were not collected: IRSA roles are unknown."
     return out[cols].reset_index(drop=True)
-
-
-def image_reference_type(image: str) -> str:
-    """``digest`` (pinned), ``latest`` (``:latest`` or no tag) or ``tag``.
-
-    A reference that does not parse counts as ``latest``: nothing pins what it pulls.
-    """
-    from zt_toolkit.frames.images import try_parse_image_reference
-
-    ref = try_parse_image_reference(image)
-    if ref is not None and ref.digest:
-        return "digest"
-    return "tag" if ref is not None and ref.tag not in (None, "latest") else "latest"
-
-
-def summarize_image_references(assessment: Assessment) -> pd.DataFrame:
-    """How images are referenced, per namespace: pinned by digest, by tag, or ``latest``.
-
-    Columns: ``namespace, digest, tag, latest, containers``.
-    """
-    cols = ["namespace", "digest", "tag", "latest", "containers"]
-    c, why = frame_or_note(assessment, "containers")
-    if c is None:
-        return empty_table(cols, f"Image references {why}.")
-    if c.empty:
-        return empty_table(cols, "No container to evaluate.")
-    kinds = c["image"].map(image_reference_type)
-    out = (pd.crosstab(c["namespace"], kinds)
-           .reindex(columns=["digest", "tag", "latest"], fill_value=0).astype(int))
-    out["containers"] = out.sum(axis=1)
-    out.index.name = "namespace"
-    out.columns.name = None
-    return out.reset_index().sort_values(["latest", "containers"], ascending=False)[cols] \
-        .reset_index(drop=True)
-
-
-SECRETS_STORE_DRIVER = "secrets-store.csi.k8s.io"
-_VIA_ENV = ("env", "envFrom")
-_VIA_FILES = ("volume", "projected")
-
-
-def summarize_secret_consumption(assessment: Assessment) -> pd.DataFrame:
-    """How workloads consume secrets, per namespace (system namespaces left out).
-
-    A workload counts once in each way it uses: ``env`` (``secretKeyRef`` / ``envFrom``: the
-    value ends up in the process environment, crash dumps and child processes), ``volume`` (a
-    Secret mounted as files) and ``secret_store`` (the value comes from an external store:
-    Secrets Store CSI, Vault injection, or a Secret written by External Secrets). ``none``
-    counts workloads that read no secret. Columns: ``namespace, workloads, env, volume,
-    secret_store, none``. Reads the ``secret_consumers`` frame, or the containers and volumes
-    when that frame is not available.
-    """
-    cols = ["namespace", "workloads", "env", "volume", "secret_store", "none"]
-    w, why = frame_or_note(assessment, "workloads")
-    if w is None:
-        return empty_table(cols, f"Secret consumption {why}.")
-    keys = [tuple(x) for x in w[~w["system"].astype(bool)][KEY].values.tolist()]
-    if not keys:
-        return empty_table(cols, "No workload outside the system namespaces.")
-    ways = _secret_ways(assessment)
-    if ways is None:
-        return empty_table(cols, "Secret consumption not available: containers were not collected.")
-    env_keys, vol_keys, ext_keys = ways
-    df = pd.DataFrame(keys, columns=KEY)
-    df["env"] = [k in env_keys for k in keys]
-    df["volume"] = [k in vol_keys for k in keys]
-    df["secret_store"] = [k in ext_keys for k in keys]
-    df["none"] = ~(df["env"] | df["volume"] | df["secret_store"])
-    out = (df.groupby("namespace")
-           .agg(workloads=("name", "size"), env=("env", "sum"), volume=("volume", "sum"),
-                secret_store=("secret_store", "sum"), none=("none", "sum"))
-           .reset_index().sort_values(["env", "workloads", "namespace"],
-                                      ascending=[False, False, True]))
-    return out[cols].reset_index(drop=True)
-
-
-_Keys = set[tuple[str, str, str]]
-
-
-def _secret_ways(assessment: Assessment) -> tuple[_Keys, _Keys, _Keys] | None:
-    """Workload keys that read secrets from env, from files, and from an external store."""
-    sc, _ = frame_or_note(assessment, "secret_consumers")
-    if sc is not None:
-        def keys(mask: pd.Series) -> _Keys:
-            return set(map(tuple, sc[mask][KEY].values.tolist()))
-
-        return (keys(sc["via"].isin(_VIA_ENV)), keys(sc["via"].isin(_VIA_FILES)),
-                keys(sc["external"].astype(bool)))
-    c, _ = frame_or_note(assessment, "containers")
-    if c is None:
-        return None
-    env_keys = {
-        (k, ns, n) for k, ns, n, refs, env_from in
-        zip(c["kind"], c["namespace"], c["name"], c["env_secret_refs"], c["env_from_secrets"],
-            strict=True)
-        if len(refs or ()) or len(env_from or ())
-    }
-    vol_keys: _Keys = set()
-    ext_keys: _Keys = set()
-    v, _ = frame_or_note(assessment, "volumes")
-    if v is not None and not v.empty:
-        vol_keys = set(map(tuple, v[v["volume_type"] == "secret"][KEY].values.tolist()))
-        csi = v["csi_driver"].astype("string").fillna("") == SECRETS_STORE_DRIVER
-        ext_keys = set(map(tuple, v[csi][KEY].values.tolist()))
-    return env_keys, vol_keys, ext_keys
-
-
-CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-_LOG_PURPOSE = {
-    "api": "API server requests (who called what)",
-    "audit": "Kubernetes audit trail: who changed what, when",
-    "authenticator": "IAM principal behind each Kubernetes identity",
-    "controllerManager": "controller decisions (useful for incident timelines)",
-    "scheduler": "scheduling decisions (rarely needed for security)",
-}
-_LOG_REQUIRED = ("api", "audit", "authenticator")
-
-
-def summarize_control_plane_logging(assessment: Assessment) -> pd.DataFrame:
-    """List the five EKS control-plane log types: enabled or not, and what each is for.
-
-    Columns: ``log_type, enabled, required`` (api, audit and authenticator are the zero-trust
-    minimum), ``purpose``.
-    """
-    cols = ["log_type", "enabled", "required", "purpose"]
-    c, why = frame_or_note(assessment, "eks_cluster")
-    if c is None or c.empty:
-        return empty_table(cols, f"Control-plane logging {why or 'not collected'}.")
-    enabled = set(c.iloc[0]["logging_enabled"] or ())
-    return pd.DataFrame([{"log_type": t, "enabled": t in enabled, "required": t in _LOG_REQUIRED,
-                          "purpose": _LOG_PURPOSE[t]} for t in CONTROL_PLANE_LOG_TYPES])[cols]
-
-
-AUDIT_EVENT_FRAME = "audit_events"
-#: What an audit event means for an investigator, most alarming first.
-AUDIT_EVENT_CATEGORIES = ("exec / attach into a pod", "port-forward to a pod", "aws-auth change",
-                          "RBAC change", "anonymous request", "denied secret read",
-                          "denied request", "secret read", "other")
-_WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
-_RBAC_RESOURCES = {"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
-
-
-def audit_event_category(event: dict[str, Any]) -> str:
-    """Name what an audit event means for an investigator (exec into a pod, RBAC change …).
-
-    One of :data:`AUDIT_EVENT_CATEGORIES`, the first that applies.
-    """
-    verb = str(event.get("verb") or "")
-    resource = str(event.get("resource") or "")
-    sub = str(event.get("subresource") or "")
-    user = str(event.get("user") or "")
-    code = event.get("response_code")
-    groups = event.get("groups") or ()
-    group = event.get("api_group") if isinstance(event.get("api_group"), str) else ""
-    if sub in ("exec", "attach"):
-        return "exec / attach into a pod"
-    if sub == "portforward":
-        return "port-forward to a pod"
-    if (resource == "configmaps" and event.get("namespace") == "kube-system"
-            and event.get("name") == "aws-auth" and verb in _WRITE_VERBS):
-        return "aws-auth change"
-    # the query may not return objectRef.apiGroup: an RBAC resource name is enough then
-    rbac = group == "rbac.authorization.k8s.io" or (not group and resource in _RBAC_RESOURCES)
-    if rbac and verb in _WRITE_VERBS:
-        return "RBAC change"
-    if user == "system:anonymous" or "system:unauthenticated" in groups:
-        return "anonymous request"
-    denied = isinstance(code, (int, np.integer)) and int(code) in (401, 403)
-    if resource == "secrets" and denied:
-        return "denied secret read"
-    if denied:
-        return "denied request"
-    if resource == "secrets" and verb in ("get", "list", "watch"):
-        return "secret read"
-    return "other"
-
-
-def audit_events_with_category(assessment: Assessment) -> tuple[pd.DataFrame | None, str]:
-    """Audit events with a ``ts`` (UTC) and a ``category`` column, or ``(None, why)``."""
-    ev, why = frame_or_note(assessment, AUDIT_EVENT_FRAME)
-    if ev is None:
-        return None, why
-    if ev.empty:
-        return ev.assign(ts=pd.Series(dtype="datetime64[ns, UTC]"),
-                         category=pd.Series(dtype=str)), ""
-    time_col = first_column(ev, ("timestamp", "time", "event_time"))
-    if time_col is None:
-        return None, "not available: audit events carry no timestamp"
-    records = ev.to_dict(orient="records")
-    return ev.assign(ts=pd.to_datetime(ev[time_col], utc=True, errors="coerce",
-                                       format="ISO8601"),
-                     category=[audit_event_category(r) for r in records]), ""
-
-
-def summarize_audit_events(assessment: Assessment) -> pd.DataFrame:
-    """Audit-log events recorded in the snapshot, per category: count, first and last, who.
-
-    Reads the ``audit_events`` frame (recorded CloudWatch Logs Insights results). Columns:
-    ``category, events, first_seen, last_seen, principals``; most events first.
-    """
-    cols = ["category", "events", "first_seen", "last_seen", "principals"]
-    ev, why = audit_events_with_category(assessment)
-    if ev is None:
-        return empty_table(cols, f"Audit-log events {why}.")
-    if ev.empty:
-        return empty_table(cols, "The recorded audit-log queries returned no event.")
-    who = ev["user"].astype("string").fillna("") if "user" in ev.columns else ""
-    df = pd.DataFrame({"category": ev["category"], "ts": ev["ts"], "who": who})
-    out = (df.groupby("category")
-           .agg(events=("ts", "size"), first_seen=("ts", "min"), last_seen=("ts", "max"),
-                principals=("who", lambda s: _examples(sorted(set(s) - {""}))))
-           .reset_index().sort_values(["events", "category"], ascending=[False, True]))
-    return out[cols].reset_index(drop=True)
-
-
-def summarize_audit_queries(assessment: Assessment) -> pd.DataFrame:
-    """The CloudWatch Logs Insights queries run over the audit log, named, with their window.
-
-    Columns: ``query, window, status, results, text`` — so that the client can re-run them.
-    """
-    cols = ["query", "window", "status", "results", "text"]
-    q, why = frame_or_note(assessment, "audit_queries")
-    if q is None:
-        return empty_table(cols, f"Audit-log queries {why}.")
-    if q.empty:
-        return empty_table(cols, "No audit-log query was recorded in the snapshot.")
-    window = q["window_start"].fillna("?") + " → " + q["window_end"].fillna("?")
-    return pd.DataFrame({
-        "query": q["name"].fillna(q["query_id"]), "window": window,
-        "status": q["status"].fillna("unknown"), "results": q["results"],
-        "text": q["query"].fillna(""),
-    })[cols].reset_index(drop=True)
 
 
 def first_column(df: pd.DataFrame, names: Iterable[str]) -> str | None:
