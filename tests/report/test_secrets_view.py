@@ -283,7 +283,10 @@ def test_heatmap_cells(demo):
     assert heat.z[orders][cols.index("External Secrets Operator")] == 2  # green: a store
     assert (heat.text[api][-1], heat.text[orders][-1]) == ("no", "yes")
     assert "Vault injection" not in cols
-    assert "Vault injection" in fig.layout.annotations[0].text
+    note = fig.layout.annotations[0].text
+    assert "Vault" in note and "envFrom secretRef" in note
+    # wrapped to the plot's width: a long line ran off the chart's right edge
+    assert all(len(line) <= 60 for line in note.split("<br>")) and "<br>" in note
 
 
 def test_matrix_escapes_hostile_names_in_chart(tmp_path):

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import re
+import textwrap
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -349,14 +350,16 @@ def plot_secret_consumption_matrix(assessment: Assessment, max_rows: int = 30) -
     fig.update_xaxes(side="top", tickangle=-35, showgrid=False)
     fig.update_yaxes(autorange="reversed", showgrid=False)
     unused = [METHODS[c][0] for c in METHODS if c not in methods]
-    if unused:
-        fig.add_annotation(text=plotly_escape("no workload uses: " + ", ".join(unused)),
-                           x=0, y=-0.02,
-                           xref="paper", yref="paper", xanchor="left", yanchor="top",
-                           showarrow=False, font={"size": 10, "color": "#6b7280"})
+    # the note starts where the plot does (right of the row labels): wrap it to that width
+    note_lines = textwrap.wrap("no workload uses: " + ", ".join(unused), 60) if unused else []
+    if note_lines:
+        fig.add_annotation(text="<br>".join(plotly_escape(line) for line in note_lines),
+                           x=0, y=-0.02, xref="paper", yref="paper", xanchor="left",
+                           yanchor="top", align="left", showarrow=False,
+                           font={"size": 10, "color": "#6b7280"})
     top = 70 + int(6.2 * 0.6 * max(len(c) for c in cols))
     plot = 24 * len(rows)
-    note = 18 if unused else 0
+    note = 16 * len(note_lines)
     return chart_layout(fig, title, height=top + plot + 70 + note,
                    legend={"orientation": "h", "y": -(8 + note) / max(plot, 1),
                            "yanchor": "top", "x": 0},
