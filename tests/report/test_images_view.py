@@ -169,9 +169,11 @@ def test_admission_verdicts_and_fixed_in_versions(tmp_path):
     details = a.findings[a.findings.check_id == "running_image_vulnerabilities_absent"] \
         .set_index("namespace")["detail"]
     assert "fixed in 2.6.3-r0" in details["shop"]
-    assert "verify-signatures enforces signature only" in details["shop"]
-    assert "check-vulnerabilities covers it in audit mode only" in details["staging"]
-    assert details["legacy"].endswith("no enforcing admission policy covers it")
+    assert ("would admission block it? no: Kyverno ClusterPolicy verify-signatures enforces "
+            "signature only") in details["shop"]
+    assert "no: Kyverno ClusterPolicy check-vulnerabilities covers it in audit mode only" in \
+        details["staging"]
+    assert details["legacy"].endswith("would admission block it? no: no enforcing policy covers it")
     text = v.narrate_image_remediation(a).data
     assert "(fixed-in versions as the enhanced scan reports them)" in text
     assert "expat 2\\.6\\.2\\-r0 → 2\\.6\\.3\\-r0" in text
@@ -189,7 +191,8 @@ def test_vulnerability_attestation_enforced_would_block(tmp_path):
         "yes: Kyverno ClusterPolicy check-vulnerabilities")
     detail = a.findings.query("check_id == 'running_image_vulnerabilities_absent' and "
                               "namespace == 'staging'").detail.iloc[0]
-    assert "check-vulnerabilities would block new pods" in detail
+    assert ("would admission block it? yes: Kyverno ClusterPolicy check-vulnerabilities "
+            "enforces a vulnerability attestation") in detail
 
 
 def test_scans_not_collected(tmp_path):

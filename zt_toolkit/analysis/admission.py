@@ -82,6 +82,35 @@ class AdmissionVerdict(NamedTuple):
     detail: str
 
 
+def vulnerable_image_answer(v: AdmissionVerdict) -> tuple[str, str]:
+    """Would admission stop a *vulnerable* image? ``yes``, ``no`` or ``cannot tell``, and why.
+
+    An enforcing policy stops a vulnerable image only when it verifies a vulnerability
+    attestation: one that checks signatures admits a signed image with CVEs.
+
+    Examples
+    --------
+    >>> vulnerable_image_answer(AdmissionVerdict("blocked", ("Kyverno ClusterPolicy v",),
+    ...                                          ("signature",), ""))
+    ('no', 'Kyverno ClusterPolicy v enforces signature only (a signed image is admitted)')
+    >>> vulnerable_image_answer(AdmissionVerdict("not covered", (), (), ""))
+    ('no', 'no enforcing policy covers it')
+    """
+    names = ", ".join(v.policies)
+    if v.verdict == "blocked":
+        if "vulnerabilities" in v.verifies:
+            return "yes", f"{names} enforces a vulnerability attestation"
+        return "no", (f"{names} enforces {' and '.join(v.verifies) or 'verification'} only "
+                      "(a signed image is admitted)")
+    if v.verdict == "audit only":
+        return "no", f"{names} covers it in audit mode only"
+    if v.verdict == "not evaluated":
+        return "cannot tell", v.detail or f"{names} enforces a rule whose effect was not evaluated"
+    if v.verdict == "unknown":
+        return "cannot tell", "admission policies were not fully collected"
+    return "no", "no enforcing policy covers it"
+
+
 _VULN_HINT = re.compile(r"vuln|cve|trivy|grype|inspector|scan", re.IGNORECASE)
 
 

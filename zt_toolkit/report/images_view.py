@@ -22,6 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from IPython.display import Markdown
 
+from zt_toolkit.analysis.admission import AdmissionVerdict, vulnerable_image_answer
 from zt_toolkit.report import tables as t
 from zt_toolkit.report.charts import (
     chart_layout,
@@ -93,32 +94,6 @@ def _max_age_days(assessment: Assessment) -> int:
         return 30
 
 
-def admission_answer(verdict: str, verifies: Any, policies: Any) -> str:
-    """Would admission have blocked a *vulnerable* image? In words, for a table cell.
-
-    Examples
-    --------
-    >>> admission_answer("blocked", ("signature",), ("Kyverno ClusterPolicy verify",))
-    'no: Kyverno ClusterPolicy verify enforces signature only (a signed image is admitted)'
-    >>> admission_answer("not covered", (), ())
-    'no: no enforcing policy covers it'
-    """
-    names = ", ".join(policies or ())
-    checks = tuple(verifies or ())
-    if verdict == "blocked":
-        if "vulnerabilities" in checks:
-            return f"yes: {names} enforces a vulnerability attestation"
-        return (f"no: {names} enforces {' and '.join(checks) or 'verification'} only "
-                "(a signed image is admitted)")
-    if verdict == "audit only":
-        return f"no: {names} only audits it"
-    if verdict == "not evaluated":
-        return f"cannot tell: {names} enforces a rule whose effect was not evaluated"
-    if verdict == "unknown":
-        return "cannot tell: admission policies were not fully collected"
-    return "no: no enforcing policy covers it"
-
-
 def summarize_vulnerable_workloads(assessment: Assessment, n_cves: int = 3) -> pd.DataFrame:
     """Which running workloads carry critical or high CVEs, and would admission have blocked them.
 
@@ -162,8 +137,9 @@ def summarize_vulnerable_workloads(assessment: Assessment, n_cves: int = 3) -> p
             "critical": int(r.critical), "high": int(r.high),
             "worst_findings": "; ".join(list(dict.fromkeys(_cve_text(v) for v in worst))[:n_cves]),
             "scan_age_days": r.scan_age_days, "admission": r.admission_verdict,
-            "would_block": admission_answer(r.admission_verdict, r.admission_verifies,
-                                            r.admission_policies),
+            "would_block": ": ".join(vulnerable_image_answer(AdmissionVerdict(
+                r.admission_verdict, r.admission_policies, r.admission_verifies,
+                r.admission_detail))),
         })
     out = pd.DataFrame(rows, columns=cols)
     if not out.empty:

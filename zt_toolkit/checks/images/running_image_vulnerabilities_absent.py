@@ -1,7 +1,11 @@
 import numpy as np
 import pandas as pd
 
-from zt_toolkit.analysis.admission import AdmissionVerdict, ImageAdmission
+from zt_toolkit.analysis.admission import (
+    AdmissionVerdict,
+    ImageAdmission,
+    vulnerable_image_answer,
+)
 from zt_toolkit.checks.helpers import KEY
 from zt_toolkit.checks.images._common import image_label, per_workload, scans_of_home_images
 from zt_toolkit.checks.model import Pillar, Severity
@@ -70,7 +74,7 @@ def running_image_vulnerabilities_absent(frames, params) -> pd.DataFrame:
             if found:
                 cves = _worst_cves(r.vulnerabilities, r.findings, severities)
                 texts.append(f"{label}: {found}" + (f" ({', '.join(cves)})" if cves else "")
-                             + "; " + admission_phrase(admission(r.namespace, r.image)))
+                             + "; " + _admission_text(admission(r.namespace, r.image)))
             else:
                 texts.append(f"{label}: no {'/'.join(severities)} finding")
         else:
@@ -111,18 +115,6 @@ def _worst_cves(vulns: object, findings: object, severities: list[str], n: int =
         else []
 
 
-def admission_phrase(v: AdmissionVerdict) -> str:
-    """What admission would do with a vulnerable image, in words, for a check's detail."""
-    policies = ", ".join(v.policies)
-    if v.verdict == "blocked":
-        if "vulnerabilities" in v.verifies:
-            return f"{policies} would block new pods (vulnerability attestation enforced)"
-        return (f"admission: {policies} enforces {' and '.join(v.verifies) or 'verification'} "
-                "only, so a signed image with these findings is admitted")
-    if v.verdict == "audit only":
-        return f"admission: {policies} covers it in audit mode only"
-    if v.verdict == "not evaluated":
-        return f"admission: {v.detail}"
-    if v.verdict == "unknown":
-        return "admission: not assessed (admission policies not fully collected)"
-    return "no enforcing admission policy covers it"
+def _admission_text(v: AdmissionVerdict) -> str:
+    answer, why = vulnerable_image_answer(v)
+    return f"would admission block it? {answer}: {why}"
